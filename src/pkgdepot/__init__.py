@@ -1,0 +1,3 @@
+"""pkgdepot: a private and caching Python package index server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from pkgdepot.cli import main
+
+main()

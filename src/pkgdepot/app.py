@@ -1,0 +1,132 @@
+"""Composition root: the only place that names concrete backends and wires everything up."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from pkgdepot import __version__
+from pkgdepot.config import Settings, load_settings
+from pkgdepot.domain.permissions import ROOT, Identity, Policy
+from pkgdepot.errors import PkgdepotError
+from pkgdepot.serverdir import ServerDir, write_private
+from pkgdepot.service.accounts import Accounts
+from pkgdepot.service.container import Services
+from pkgdepot.service.indexes import Catalog, Indexes
+from pkgdepot.service.projects import Projects
+from pkgdepot.service.uploads import Uploads
+from pkgdepot.storage import migrate
+from pkgdepot.storage.blobs_fs import FsBlobStore
+from pkgdepot.storage.meta import MetaStore
+from pkgdepot.storage.serial import SharedSerial
+from pkgdepot.storage.sqlite import create_sqlite_engine
+from pkgdepot.web import errors
+from pkgdepot.web.middleware import DevpiHeaders
+from pkgdepot.web.routes import build_routes
+from pkgdepot.web.simple import SimpleViews
+
+SETTINGS_VARIABLE = "PKGDEPOT_SETTINGS_JSON"  # hands the settings to worker processes
+
+
+def open_store(directory: ServerDir) -> MetaStore:
+    return MetaStore(
+        reader=create_sqlite_engine(directory.database, writer=False),
+        writer=create_sqlite_engine(directory.database, writer=True),
+        serial=SharedSerial(directory.serial),
+    )
+
+
+def open_services(settings: Settings) -> Services:
+    directory = ServerDir(settings.serverdir)
+    store = open_store(directory)
+    blobs = FsBlobStore(directory.blobs)
+    policy = Policy(frozenset(settings.restrict_modify))
+    catalog = Catalog(store)
+    return Services(
+        settings=settings,
+        store=store,
+        blobs=blobs,
+        catalog=catalog,
+        accounts=Accounts(store, directory.read_secret(), settings.token_expiry, policy),
+        indexes=Indexes(store, catalog, policy),
+        projects=Projects(store, catalog, policy),
+        uploads=Uploads(store, blobs, policy),
+        node_uuid=directory.node_uuid(),
+        started_at=time.time(),
+    )
+
+
+def initialize(settings: Settings) -> str | None:
+    """Make the server directory ready; returns root's password if one was generated.
+
+    Safe to run on an initialised directory: it then only applies pending migrations.
+    """
+    directory = ServerDir(settings.serverdir)
+    directory.prepare()
+    store = open_store(directory)
+    try:
+        migrate.upgrade(store._writer)
+        if directory.is_initialized():
+            return None
+        generated = None
+        password = settings.root_password
+        if password is None:
+            password = generated = secrets.token_urlsafe(18)
+            write_private(directory.root_password, (password + "\n").encode())
+        directory.mark_initialized()
+        services = open_services(settings)
+        try:
+            if services.store.get_user(ROOT) is None:
+                services.accounts.create(Identity(ROOT), ROOT, {"password": password})
+        finally:
+            services.store.close()
+        return generated
+    finally:
+        store.close()
+
+
+def prepare_to_serve(settings: Settings) -> None:
+    """Start-up work done once, before any worker runs."""
+    directory = ServerDir(settings.serverdir)
+    store = open_store(directory)
+    try:
+        store.sync_serial()
+    finally:
+        store.close()
+    FsBlobStore(directory.blobs).clean_temporary()
+
+
+def create_app(settings: Settings) -> Starlette:
+    services = open_services(settings)
+    app = Starlette(
+        routes=build_routes(SimpleViews()),
+        middleware=[
+            Middleware(
+                DevpiHeaders,
+                serial=services.store.serial,
+                node_uuid=services.node_uuid,
+                version=__version__,
+            )
+        ],
+        exception_handlers={
+            PkgdepotError: errors.pkgdepot_error,
+            HTTPException: errors.http_error,
+            Exception: errors.server_error,
+        },
+    )
+    app.router.redirect_slashes = False
+    app.state.services = services
+    return app
+
+
+def create_app_from_environment() -> Starlette:
+    """Factory for worker processes: the parent passes its settings in the environment."""
+    raw = os.environ.get(SETTINGS_VARIABLE)
+    values = json.loads(raw) if raw else {}
+    return create_app(load_settings(values, environ={}))

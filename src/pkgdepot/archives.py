@@ -1,0 +1,131 @@
+"""Release archives: filename rules and core metadata (wheel METADATA, sdist PKG-INFO)."""
+
+from __future__ import annotations
+
+import dataclasses
+import tarfile
+import zipfile
+from email.parser import BytesParser
+from email.policy import compat32
+from pathlib import Path
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from pkgdepot.errors import InvalidInput
+
+MAX_METADATA_SIZE = 10 * 1024 * 1024
+SDIST_SUFFIXES = (".tar.gz", ".zip")
+
+
+@dataclasses.dataclass(frozen=True)
+class DistFilename:
+    project: str  # normalised
+    version: Version
+    is_wheel: bool
+
+
+def parse_dist_filename(filename: str) -> DistFilename:
+    """Parse a wheel (PEP 427) or sdist (PEP 625) filename; anything else is refused (PEP 527)."""
+    if "/" in filename or "\\" in filename or filename.startswith(".") or "\x00" in filename:
+        raise InvalidInput(f"{filename!r} is not a valid archive name")
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(filename)
+            return DistFilename(name, version, is_wheel=True)
+        if filename.endswith(SDIST_SUFFIXES):
+            name, version = parse_sdist_filename(filename)
+            return DistFilename(canonicalize_name(name), version, is_wheel=False)
+    except (InvalidWheelFilename, InvalidSdistFilename) as error:
+        raise InvalidInput(f"{filename!r} is not a valid archive name: {error}") from None
+    raise InvalidInput(
+        f"{filename!r} is not a valid archive name: "
+        "only wheels (.whl) and sdists (.tar.gz, .zip) are accepted"
+    )
+
+
+def _read_limited(stream: object, what: str) -> bytes:
+    read = getattr(stream, "read")  # noqa: B009 - zip and tar members share only this method
+    data: bytes = read(MAX_METADATA_SIZE + 1)
+    if len(data) > MAX_METADATA_SIZE:
+        raise InvalidInput(f"{what} is larger than {MAX_METADATA_SIZE} bytes")
+    return data
+
+
+def _wheel_metadata(path: Path, filename: str) -> bytes:
+    with zipfile.ZipFile(path) as archive:
+        candidates = [
+            name
+            for name in archive.namelist()
+            if name.count("/") == 1 and name.endswith(".dist-info/METADATA")
+        ]
+        if len(candidates) != 1:
+            raise InvalidInput(f"{filename} has no single .dist-info/METADATA")
+        with archive.open(candidates[0]) as member:
+            return _read_limited(member, "METADATA")
+
+
+def _sdist_metadata(path: Path, filename: str) -> bytes | None:
+    if filename.endswith(".zip"):
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/PKG-INFO")]
+            if not names:
+                return None
+            with archive.open(names[0]) as member:
+                return _read_limited(member, "PKG-INFO")
+    with tarfile.open(path, mode="r:gz") as tar:
+        for info in tar:
+            if info.isfile() and info.name.count("/") == 1 and info.name.endswith("/PKG-INFO"):
+                extracted = tar.extractfile(info)
+                if extracted is None:
+                    return None
+                return _read_limited(extracted, "PKG-INFO")
+    return None
+
+
+def extract_core_metadata(path: Path, filename: str) -> bytes | None:
+    """The archive's core metadata: required for wheels, best effort for sdists."""
+    try:
+        if filename.endswith(".whl"):
+            return _wheel_metadata(path, filename)
+        return _sdist_metadata(path, filename)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
+        raise InvalidInput(f"{filename} is not a valid archive: {error}") from None
+
+
+def metadata_fields(raw: bytes) -> dict[str, str | list[str]]:
+    """Core metadata as a dict of lower-case, underscore keys; repeated fields become lists."""
+    message = BytesParser(policy=compat32).parsebytes(raw)
+    fields: dict[str, str | list[str]] = {}
+    multiple = {
+        "classifier",
+        "requires_dist",
+        "provides_extra",
+        "project_url",
+        "platform",
+        "supported_platform",
+        "dynamic",
+        "license_file",
+        "obsoletes_dist",
+        "provides_dist",
+        "requires_external",
+    }
+    for key, value in message.items():
+        name = key.lower().replace("-", "_")
+        text = str(value)
+        if name in multiple:
+            existing = fields.setdefault(name, [])
+            assert isinstance(existing, list)
+            existing.append(text)
+        else:
+            fields[name] = text
+    body = message.get_payload()
+    if isinstance(body, str) and body.strip() and "description" not in fields:
+        fields["description"] = body
+    return fields

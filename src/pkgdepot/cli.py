@@ -1,0 +1,117 @@
+"""The ``pkgdepot`` command: ``init`` and ``serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pkgdepot import __version__
+from pkgdepot.config import FIELDS, Settings, field_kind, load_settings
+from pkgdepot.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SERVE_SETTINGS = tuple(FIELDS)
+INIT_SETTINGS = ("serverdir", "root_password")
+
+
+def setting_options(names: tuple[str, ...]) -> Callable[[F], F]:
+    """One ``--flag`` per setting, generated from ``Settings`` so the two cannot drift."""
+
+    def decorate(function: F) -> F:
+        for name in reversed(names):
+            kind = field_kind(name)
+            click_type: Any = {int: int, Path: click.Path(path_type=Path)}.get(kind, str)
+            help_text = FIELDS[name].metadata.get("help", "")
+            function = click.option(
+                "--" + name.replace("_", "-"),
+                name,
+                type=click_type,
+                default=None,
+                help=f"{help_text} [env: PKGDEPOT_{name.upper()}]",
+            )(function)
+        return click.option(
+            "--config",
+            "config_file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="TOML file of settings [env: PKGDEPOT_CONFIG]",
+        )(function)
+
+    return decorate
+
+
+def _settings(config_file: Path | None, values: dict[str, Any]) -> Settings:
+    try:
+        return load_settings(values, config_file=config_file)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _announce_password(settings: Settings, generated: str | None) -> None:
+    if generated is not None:
+        click.echo(
+            f"Created user 'root' with password: {generated}\n"
+            f"(shown once; also in {settings.serverdir / 'root-password.txt'}, mode 0600)"
+        )
+
+
+@click.group()
+@click.version_option(__version__, prog_name="pkgdepot")
+def main() -> None:
+    """pkgdepot: a private and caching Python package index server."""
+
+
+@main.command()
+@setting_options(INIT_SETTINGS)
+def init(config_file: Path | None, **values: Any) -> None:
+    """Initialise a server directory: database, secret, and the root user."""
+    from pkgdepot.app import initialize
+
+    settings = _settings(config_file, values)
+    try:
+        generated = initialize(settings)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    _announce_password(settings, generated)
+    click.echo(f"Server directory ready: {settings.serverdir}")
+
+
+@main.command()
+@setting_options(SERVE_SETTINGS)
+def serve(config_file: Path | None, **values: Any) -> None:
+    """Serve the indexes (initialising an empty server directory first)."""
+    from pkgdepot.app import SETTINGS_VARIABLE, initialize, prepare_to_serve
+    from pkgdepot.web.server import bind, run
+
+    settings = _settings(config_file, values)
+    try:
+        _announce_password(settings, initialize(settings))
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    prepare_to_serve(settings)
+    try:
+        sock = bind(settings.host, settings.port)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot listen on {settings.host}:{settings.port}: {error.strerror}"
+        ) from None
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    os.environ[SETTINGS_VARIABLE] = json.dumps(settings.to_mapping())
+    click.echo(
+        f"pkgdepot {__version__} serving on http://{shown}:{port}/ "
+        f"({settings.workers} worker{'s' if settings.workers > 1 else ''})"
+    )
+    sys.stdout.flush()
+    run(sock, settings.workers, settings.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""One frozen ``Settings``; every field can be set by CLI flag, ``PKGDEPOT_*`` variable or TOML key.
+
+Precedence: command line > environment > config file > default. Unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pkgdepot.errors import ConfigError
+
+ENV_PREFIX = "PKGDEPOT_"
+# Variables with the prefix that are not settings: the config file's name, and the settings
+# a server hands to its worker processes.
+_NOT_SETTINGS = frozenset({ENV_PREFIX + "CONFIG", ENV_PREFIX + "SETTINGS_JSON"})
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    serverdir: Path = dataclasses.field(
+        default=Path("~/.pkgdepot/server"),
+        metadata={"help": "directory holding the database, files and secrets"},
+    )
+    host: str = dataclasses.field(default="localhost", metadata={"help": "address to listen on"})
+    port: int = dataclasses.field(default=3141, metadata={"help": "port to listen on (0: any)"})
+    workers: int = dataclasses.field(
+        default_factory=default_workers,
+        metadata={"help": "worker processes (default: number of cores, at most 4)"},
+    )
+    root_password: str | None = dataclasses.field(
+        default=None,
+        metadata={"help": "root's password on initialisation (default: random, shown once)"},
+    )
+    max_upload_size: int = dataclasses.field(
+        default=2 * 1024**3, metadata={"help": "largest accepted upload request body, in bytes"}
+    )
+    restrict_modify: tuple[str, ...] = dataclasses.field(
+        default=(),
+        metadata={
+            "help": "comma-separated principals who alone may create/modify users and indexes"
+        },
+    )
+    token_expiry: int = dataclasses.field(
+        default=36000, metadata={"help": "lifetime of login tokens, in seconds"}
+    )
+    log_level: str = dataclasses.field(
+        default="info", metadata={"help": "debug, info, warning or error"}
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "serverdir", Path(self.serverdir).expanduser().absolute())
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, not {self.workers}")
+        if self.max_upload_size < 1:
+            raise ConfigError("max_upload_size must be positive")
+        if self.token_expiry < 1:
+            raise ConfigError("token_expiry must be positive")
+        if self.log_level not in {"debug", "info", "warning", "error"}:
+            raise ConfigError(
+                f"log_level must be debug, info, warning or error, not {self.log_level!r}"
+            )
+
+    def to_mapping(self) -> dict[str, Any]:
+        """Plain values that ``load_settings`` turns back into equal settings."""
+        values = dataclasses.asdict(self)
+        values["serverdir"] = str(self.serverdir)
+        values["restrict_modify"] = list(self.restrict_modify)
+        return values
+
+
+FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
+
+
+def field_kind(name: str) -> type:
+    """The plain type a setting holds: str, int, Path or tuple (of str)."""
+    annotation = str(FIELDS[name].type)
+    for kind in (int, Path, tuple):
+        if annotation.startswith(kind.__name__):
+            return kind
+    return str
+
+
+def _coerce(name: str, value: object, origin: str) -> object:
+    kind = field_kind(name)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ConfigError(f"{origin}: {name} must be an integer, not {value!r}")
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{origin}: {name} must be an integer, not {value!r}") from None
+    if kind is tuple:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        raise ConfigError(f"{origin}: {name} must be a list of strings, not {value!r}")
+    if kind is Path and isinstance(value, Path):
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(f"{origin}: {name} must be a string, not {value!r}")
+    return Path(value) if kind is Path else value
+
+
+def _check_keys(values: Mapping[str, object], origin: str, spell: str = "{}") -> None:
+    unknown = sorted(spell.format(key) for key in values if key not in FIELDS)
+    if unknown:
+        raise ConfigError(f"{origin}: unknown setting(s): {', '.join(unknown)}")
+
+
+def read_config_file(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as stream:
+            data = tomllib.load(stream)
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+    # Accept both a flat file and one with a [pkgdepot] table.
+    section = data.get("pkgdepot", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [pkgdepot] must be a table")
+    return {key.replace("-", "_"): value for key, value in section.items()}
+
+
+def environment_values(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``PKGDEPOT_*`` variables, minus ``PKGDEPOT_CONFIG`` which names the file itself."""
+    return {
+        key[len(ENV_PREFIX) :].lower(): value
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and key not in _NOT_SETTINGS
+    }
+
+
+def load_settings(
+    cli: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    if config_file is None and environ.get(ENV_PREFIX + "CONFIG"):
+        config_file = Path(environ[ENV_PREFIX + "CONFIG"])
+    merged: dict[str, object] = {}
+    if config_file is not None:
+        file_values = read_config_file(config_file)
+        _check_keys(file_values, f"config file {config_file}")
+        merged.update(
+            {k: _coerce(k, v, f"config file {config_file}") for k, v in file_values.items()}
+        )
+    env_values = environment_values(environ)
+    _check_keys(env_values, "environment", spell=ENV_PREFIX + "{}")
+    for key, value in env_values.items():
+        merged[key] = _coerce(key, value, f"environment {ENV_PREFIX}{key.upper()}")
+    cli_values = {k: v for k, v in (cli or {}).items() if v is not None}
+    _check_keys(cli_values, "command line")
+    merged.update({k: _coerce(k, v, "command line") for k, v in cli_values.items()})
+    try:
+        return Settings(**merged)  # type: ignore[arg-type]
+    except TypeError as error:
+        raise ConfigError(str(error)) from None

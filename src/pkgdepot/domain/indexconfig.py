@@ -1,0 +1,156 @@
+"""Index configuration: defaults, validation, coercion and devpi-client's PATCH operations."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pkgdepot.domain.models import ANONYMOUS
+from pkgdepot.domain.names import check_user_or_index_name, normalize_project
+from pkgdepot.errors import InvalidInput
+
+STAGE_DEFAULTS: dict[str, Any] = {
+    "type": "stage",
+    "bases": [],
+    "volatile": True,
+    "acl_upload": None,  # filled with the owner
+    "acl_toxresult_upload": [ANONYMOUS],
+    "mirror_whitelist": [],
+    "mirror_whitelist_inheritance": "intersection",
+}
+FREE_KEYS = ("title", "description", "custom_data")
+LIST_KEYS = ("bases", "acl_upload", "acl_toxresult_upload", "mirror_whitelist")
+KNOWN_TYPES = ("stage",)
+
+
+def _as_bool(key: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "yes", "1", "false", "no", "0"}:
+        return value.lower() in {"true", "yes", "1"}
+    raise InvalidInput(f"{key} must be true or false, not {value!r}")
+
+
+def _as_list(key: str, value: object) -> list[str]:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return [item.strip() for item in value if item.strip()]
+    raise InvalidInput(f"{key} must be a list of strings, not {value!r}")
+
+
+def _principal(value: str) -> str:
+    return value.upper() if value.startswith(":") else value
+
+
+def normalize_index_path(value: str) -> str:
+    parts = value.strip().strip("/").split("/")
+    if len(parts) != 2 or not all(parts):
+        raise InvalidInput(f"base index {value!r} is not in the form user/index")
+    check_user_or_index_name(parts[0], "user")
+    check_user_or_index_name(parts[1], "index")
+    return "/".join(parts)
+
+
+def _coerce(key: str, value: object) -> object:
+    if key == "volatile":
+        return _as_bool(key, value)
+    if key == "bases":
+        return list(dict.fromkeys(normalize_index_path(v) for v in _as_list(key, value)))
+    if key in ("acl_upload", "acl_toxresult_upload"):
+        return list(dict.fromkeys(_principal(v) for v in _as_list(key, value)))
+    if key == "mirror_whitelist":
+        items = _as_list(key, value)
+        return list(dict.fromkeys("*" if v == "*" else normalize_project(v) for v in items))
+    if key == "mirror_whitelist_inheritance":
+        if value not in ("intersection", "union"):
+            raise InvalidInput(
+                f"mirror_whitelist_inheritance must be 'intersection' or 'union', not {value!r}"
+            )
+        return value
+    if key in ("title", "description"):
+        if not isinstance(value, str):
+            raise InvalidInput(f"{key} must be a string")
+        return value
+    return value  # custom_data: any JSON
+
+
+def _check_keys(keys: Sequence[str]) -> None:
+    unknown = sorted(k for k in keys if k not in STAGE_DEFAULTS and k not in FREE_KEYS)
+    if unknown:
+        raise InvalidInput(f"indexconfig got unexpected keys: {', '.join(unknown)}")
+
+
+def new_index_config(owner: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    index_type = given.get("type", "stage")
+    if index_type not in KNOWN_TYPES:
+        raise InvalidInput(f"unknown index type {index_type!r}")
+    _check_keys(list(given))
+    config: dict[str, Any] = copy.deepcopy(STAGE_DEFAULTS)
+    config["acl_upload"] = [owner]
+    for key, value in given.items():
+        config[key] = _coerce(key, value)
+    return config
+
+
+def _parse_operation(item: str) -> tuple[str, str, str]:
+    for op in ("+=", "-=", "="):
+        key, sep, value = item.partition(op)
+        if sep and key and "=" not in key and "+" not in key and "-" not in key:
+            return key.strip(), op, value
+    raise InvalidInput(f"cannot parse {item!r}: expected key=value, key+=value or key-=value")
+
+
+def apply_operations(old: Mapping[str, Any], items: Sequence[object]) -> dict[str, Any]:
+    """devpi-client's list form of PATCH: ``key=value``, ``key+=value``, ``key-=value``."""
+    config = copy.deepcopy(dict(old))
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidInput(f"PATCH list items must be strings, not {item!r}")
+        key, op, value = _parse_operation(item)
+        _check_keys([key])
+        if op == "=":
+            config[key] = _coerce(key, value)
+            continue
+        if op == "-=" and value == "":
+            if key in STAGE_DEFAULTS:
+                raise InvalidInput("Default values can't be removed.")
+            config.pop(key, None)
+            continue
+        if key not in LIST_KEYS:
+            raise InvalidInput(f"the {key!r} setting is not a list; use {key}=value")
+        current = list(config.get(key) or [])
+        coerced = _coerce(key, [value])
+        assert isinstance(coerced, list)
+        element = coerced[0] if coerced else value
+        if op == "+=":
+            if element not in current:
+                current.append(element)
+        elif element in current:
+            current.remove(element)
+        else:
+            raise InvalidInput(f"The {key!r} setting doesn't have value {value!r}")
+        config[key] = current
+    return config
+
+
+def apply_patch(old: Mapping[str, Any], patch: object) -> dict[str, Any]:
+    """PATCH body: a dict of keys to set, an ``indexconfig`` envelope, or a list of operations."""
+    if isinstance(patch, list):
+        new = apply_operations(old, patch)
+    elif isinstance(patch, dict):
+        if patch.get("type") == "indexconfig" and isinstance(patch.get("result"), dict):
+            patch = patch["result"]
+            assert isinstance(patch, dict)
+        shown_only = {"projects"}
+        given = {k: v for k, v in patch.items() if k not in shown_only}
+        _check_keys(list(given))
+        new = copy.deepcopy(dict(old))
+        for key, value in given.items():
+            new[key] = _coerce(key, value)
+    else:
+        raise InvalidInput("PATCH body must be a JSON object or a list of key=value strings")
+    if new.get("type") != old.get("type"):
+        raise InvalidInput("the 'type' of an index can't be changed")
+    return new

@@ -1,0 +1,86 @@
+"""The things pkgdepot stores, as frozen values. No I/O, no framework."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+ANONYMOUS = ":ANONYMOUS:"
+AUTHENTICATED = ":AUTHENTICATED:"
+
+
+@dataclasses.dataclass(frozen=True)
+class User:
+    name: str
+    pwhash: str | None
+    config: Mapping[str, Any]  # email, title, description, custom_data
+    created: str
+    modified: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Index:
+    id: int
+    user: str
+    name: str
+    type: str
+    config: Mapping[str, Any]
+    serial: int
+
+    @property
+    def path(self) -> str:
+        return f"{self.user}/{self.name}"
+
+    @property
+    def is_mirror(self) -> bool:
+        return self.type == "mirror"
+
+    @property
+    def bases(self) -> tuple[str, ...]:
+        return tuple(self.config.get("bases", ()))
+
+    @property
+    def volatile(self) -> bool:
+        return bool(self.config.get("volatile", True))
+
+    @property
+    def acl_upload(self) -> tuple[str, ...]:
+        return tuple(self.config.get("acl_upload", ()))
+
+    @property
+    def acl_toxresult_upload(self) -> tuple[str, ...]:
+        return tuple(self.config.get("acl_toxresult_upload", ()))
+
+    @property
+    def mirror_whitelist(self) -> frozenset[str]:
+        return frozenset(self.config.get("mirror_whitelist", ()))
+
+    @property
+    def whitelist_inheritance(self) -> str:
+        return str(self.config.get("mirror_whitelist_inheritance", "union"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReleaseFile:
+    """A stored file of an index: a release file, a doc zip or a tox result."""
+
+    index: str  # "user/index"
+    relpath: str  # "user/index/+f/abc/def0123456789/Name-1.0.tar.gz"
+    project: str  # normalised
+    version: str
+    filename: str
+    kind: str  # "releasefile" | "doczip" | "toxresult"
+    sha256: str
+    size: int
+    upload_time: str  # ISO 8601 UTC
+    requires_python: str | None = None
+    yanked: str | None = None  # None: not yanked; "": yanked without reason
+    core_metadata_sha256: str | None = None
+    for_relpath: str | None = None
+    log: tuple[Mapping[str, Any], ...] = ()
+
+
+def file_relpath(index_path: str, sha256: str, filename: str) -> str:
+    """The stable location of a stored file, as devpi spells it."""
+    return f"{index_path}/+f/{sha256[:3]}/{sha256[3:16]}/{filename}"

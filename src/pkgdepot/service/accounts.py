@@ -1,0 +1,193 @@
+"""Users, passwords, login tokens and credential checks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import argon2
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from pkgdepot.domain.models import User
+from pkgdepot.domain.names import check_user_or_index_name
+from pkgdepot.domain.permissions import ROOT, Identity, Policy
+from pkgdepot.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from pkgdepot.service.clock import iso_seconds, now
+from pkgdepot.storage.meta import MetaStore
+
+USER_KEYS = ("email", "title", "description", "custom_data")
+CREDENTIAL_CACHE_SECONDS = 60.0
+CREDENTIAL_CACHE_SIZE = 1024
+
+
+def user_view(user: User, indexes: Mapping[str, Any]) -> dict[str, Any]:
+    """``userconfig`` as devpi shows it: never the password hash."""
+    view: dict[str, Any] = {"username": user.name}
+    view.update({k: v for k, v in user.config.items() if k in USER_KEYS})
+    view.update(created=user.created, modified=user.modified, indexes=dict(indexes))
+    return view
+
+
+class Accounts:
+    def __init__(self, store: MetaStore, secret: bytes, token_expiry: int, policy: Policy) -> None:
+        self._store = store
+        self._secret = secret
+        self.token_expiry = token_expiry
+        self.policy = policy
+        self._hasher = argon2.PasswordHasher()
+        self._tokens = URLSafeTimedSerializer(secret, salt="pkgdepot-login-token")
+        # keyed hash of "user:password" -> (pwhash it was checked against, expiry time)
+        self._verified: dict[bytes, tuple[str, float]] = {}
+
+    # passwords and tokens
+
+    def hash_password(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def _pw_fingerprint(self, pwhash: str | None) -> str:
+        return hmac.new(self._secret, (pwhash or "").encode(), hashlib.sha256).hexdigest()[:16]
+
+    def issue_token(self, user: User) -> str:
+        return self._tokens.dumps([user.name, self._pw_fingerprint(user.pwhash)])
+
+    def _check_token(self, user: User, token: str) -> bool:
+        try:
+            payload = self._tokens.loads(token, max_age=self.token_expiry)
+        except BadSignature:
+            return False
+        return isinstance(payload, list) and payload == [
+            user.name,
+            self._pw_fingerprint(user.pwhash),
+        ]
+
+    def _check_password(self, user: User, password: str) -> bool:
+        if not user.pwhash:
+            return False
+        key = hmac.new(self._secret, f"{user.name}:{password}".encode(), hashlib.sha256).digest()
+        cached = self._verified.get(key)
+        if cached is not None and cached[0] == user.pwhash and cached[1] > time.monotonic():
+            return True
+        try:
+            self._hasher.verify(user.pwhash, password)
+        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+            return False
+        if len(self._verified) >= CREDENTIAL_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[key] = (user.pwhash, time.monotonic() + CREDENTIAL_CACHE_SECONDS)
+        return True
+
+    def authenticate(self, username: str, secret: str) -> Identity | None:
+        """A token or a password; None if neither is valid."""
+        user = self._store.get_user(username)
+        if user is None:
+            return None
+        if self._check_token(user, secret) or self._check_password(user, secret):
+            return Identity(user.name)
+        return None
+
+    def login(self, username: object, password: object) -> dict[str, Any]:
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise InvalidInput("login needs 'user' and 'password' strings")
+        user = self._store.get_user(username)
+        if user is None or not self._check_password(user, password):
+            raise Unauthorized(f"user {username!r} could not be authenticated")
+        return {"password": self.issue_token(user), "expiration": self.token_expiry}
+
+    # users
+
+    def get(self, name: str) -> User:
+        user = self._store.get_user(name)
+        if user is None:
+            raise NotFound(f"no user {name!r}")
+        return user
+
+    def _clean_config(self, given: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+        unknown = sorted(set(given) - set(allowed))
+        if unknown:
+            raise InvalidInput(f"Unknown keys in user config: {', '.join(unknown)}")
+        for key in ("email", "title", "description"):
+            if key in given and not isinstance(given[key], str):
+                raise InvalidInput(f"{key} must be a string")
+        return {k: v for k, v in given.items() if k in USER_KEYS}
+
+    def create(self, who: Identity, name: str, body: Mapping[str, Any]) -> User:
+        check_user_or_index_name(name, "user")
+        if not self.policy.may_create_user(who):
+            raise Forbidden("no permission to create users")
+        config = self._clean_config(body, ("password", "pwhash", *USER_KEYS))
+        password = body.get("password")
+        pwhash = body.get("pwhash")
+        if password is not None and (not isinstance(password, str) or not password):
+            raise InvalidInput("password must be a non-empty string")
+        if password is None and pwhash is None:
+            raise InvalidInput("password needs to be set")
+        if pwhash is not None and not (isinstance(pwhash, str) and pwhash.startswith("$argon2")):
+            raise InvalidInput("pwhash must be an argon2 hash")
+        stamp = iso_seconds(now())
+        user = User(
+            name=name,
+            pwhash=self.hash_password(password) if password is not None else pwhash,
+            config=config,
+            created=stamp,
+            modified=stamp,
+        )
+        with self._store.transaction(who.user) as tx:
+            if tx.has_user(name):
+                raise Conflict(f"user {name!r} already exists")
+            tx.put_user(user)
+        return user
+
+    def modify(self, who: Identity, name: str, body: Mapping[str, Any]) -> str | None:
+        """Apply a PATCH; returns a fresh token when the password changed."""
+        user = self.get(name)
+        only_password = set(body) == {"password"}
+        allowed = (
+            self.policy.may_change_password(who, name)
+            if only_password
+            else self.policy.may_modify_user(who, name)
+        )
+        if not allowed:
+            raise Forbidden(f"no permission to modify user {name!r}")
+        config = dict(user.config)
+        config.update(
+            self._clean_config(
+                body, ("password", *USER_KEYS, "username", "indexes", "created", "modified")
+            )
+        )
+        password = body.get("password")
+        pwhash = user.pwhash
+        if password is not None:
+            if not isinstance(password, str) or not password:
+                raise InvalidInput("password must be a non-empty string")
+            pwhash = self.hash_password(password)
+        updated = User(name, pwhash, config, user.created, iso_seconds(now()))
+        with self._store.transaction(who.user) as tx:
+            tx.put_user(updated)
+        return self.issue_token(updated) if password is not None else None
+
+    def set_password(self, name: str, password: str) -> None:
+        """For the command line: no permission check, the operator owns the serverdir."""
+        user = self.get(name)
+        updated = User(
+            name, self.hash_password(password), user.config, user.created, iso_seconds(now())
+        )
+        with self._store.transaction(None) as tx:
+            tx.put_user(updated)
+
+    def delete(self, who: Identity, name: str) -> None:
+        self.get(name)
+        if name == ROOT:
+            raise Forbidden("root user cannot be deleted")
+        if not self.policy.may_delete_user(who, name):
+            raise Forbidden(f"no permission to delete user {name!r}")
+        owned = [i for i in self._store.all_indexes().values() if i.user == name]
+        frozen = [i.path for i in owned if not i.volatile]
+        if frozen:
+            raise Forbidden(
+                f"user {name!r} has non-volatile indexes, cannot delete: {', '.join(frozen)}"
+            )
+        with self._store.transaction(who.user) as tx:
+            tx.delete_user(name)

@@ -1,0 +1,27 @@
+"""Everything a request handler may use, built once by ``app.py``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pkgdepot.config import Settings
+from pkgdepot.service.accounts import Accounts
+from pkgdepot.service.indexes import Catalog, Indexes
+from pkgdepot.service.projects import Projects
+from pkgdepot.service.uploads import Uploads
+from pkgdepot.storage.blobs import BlobStore
+from pkgdepot.storage.meta import MetaStore
+
+
+@dataclasses.dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: MetaStore
+    blobs: BlobStore
+    catalog: Catalog
+    accounts: Accounts
+    indexes: Indexes
+    projects: Projects
+    uploads: Uploads
+    node_uuid: str
+    started_at: float

@@ -1,0 +1,111 @@
+"""Indexes: create, modify, delete, look up, and the inheritance chain of each."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from pkgdepot.domain import indexconfig
+from pkgdepot.domain.models import Index
+from pkgdepot.domain.names import check_user_or_index_name
+from pkgdepot.domain.permissions import Identity, Policy
+from pkgdepot.domain.resolve import resolution_order
+from pkgdepot.errors import Conflict, Forbidden, InvalidInput, NotFound
+from pkgdepot.storage.meta import MetaStore
+
+
+class Catalog:
+    """All indexes, kept in memory and reloaded when the global serial moves."""
+
+    def __init__(self, store: MetaStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._serial = -1
+        self._indexes: dict[str, Index] = {}
+
+    def snapshot(self) -> dict[str, Index]:
+        serial = self._store.serial.get()
+        if serial != self._serial:
+            with self._lock:
+                if serial != self._serial:
+                    self._indexes = self._store.all_indexes()
+                    self._serial = serial
+        return self._indexes
+
+    def find(self, user: str, name: str) -> Index | None:
+        return self.snapshot().get(f"{user}/{name}")
+
+    def get(self, user: str, name: str) -> Index:
+        index = self.find(user, name)
+        if index is None:
+            raise NotFound(f"The stage {user}/{name} could not be found.")
+        return index
+
+    def order(self, index: Index) -> list[Index]:
+        return resolution_order(index.path, self.snapshot())
+
+    def of_user(self, user: str) -> dict[str, Index]:
+        return {i.name: i for i in self.snapshot().values() if i.user == user}
+
+
+def index_view(index: Index) -> dict[str, Any]:
+    view = {"type": index.type}
+    view.update(index.config)
+    return view
+
+
+class Indexes:
+    def __init__(self, store: MetaStore, catalog: Catalog, policy: Policy) -> None:
+        self._store = store
+        self.catalog = catalog
+        self.policy = policy
+
+    def _check_bases(self, config: Mapping[str, Any], own_path: str) -> None:
+        known = self.catalog.snapshot()
+        for base in config.get("bases", ()):
+            if base not in known and base != own_path:
+                raise InvalidInput(f"base index {base!r} does not exist")
+
+    def create(self, who: Identity, user: str, name: str, body: object) -> Index:
+        check_user_or_index_name(name, "index")
+        if not isinstance(body, dict):
+            raise InvalidInput("index config must be a JSON object")
+        if self._store.get_user(user) is None:
+            raise NotFound(f"no user {user!r}")
+        if not self.policy.may_create_index(who, user):
+            raise Forbidden(f"no permission to create an index for user {user!r}")
+        config = indexconfig.new_index_config(user, body)
+        self._check_bases(config, f"{user}/{name}")
+        with self._store.transaction(who.user) as tx:
+            if tx.index_id(user, name) is not None:
+                raise Conflict(f"index '{user}/{name}' exists")
+            tx.put_index(user, name, config["type"], _stored(config))
+        return self.catalog.get(user, name)
+
+    def modify(
+        self, who: Identity, user: str, name: str, body: object, noop_is_error: bool = False
+    ) -> Index:
+        index = self.catalog.get(user, name)
+        if not self.policy.may_modify_index(who, index):
+            raise Forbidden(f"no permission to modify index {index.path}")
+        new = indexconfig.apply_patch(index_view(index), body)
+        if noop_is_error and new == index_view(index):
+            raise InvalidInput("The requested modifications resulted in no changes")
+        self._check_bases(new, index.path)
+        with self._store.transaction(who.user) as tx:
+            tx.put_index(user, name, index.type, _stored(new))
+        return self.catalog.get(user, name)
+
+    def delete(self, who: Identity, user: str, name: str) -> None:
+        index = self.catalog.get(user, name)
+        if not self.policy.may_modify_index(who, index):
+            raise Forbidden(f"no permission to delete index {index.path}")
+        if not index.volatile:
+            raise Forbidden(f"index {index.path} non-volatile, cannot delete")
+        with self._store.transaction(who.user) as tx:
+            tx.delete_index(user, name)
+
+
+def _stored(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k != "type"}

@@ -1,0 +1,203 @@
+"""Reading projects through an index's inheritance chain, and changing them in place."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from pkgdepot.domain.models import Index, ReleaseFile
+from pkgdepot.domain.names import version_sort_key
+from pkgdepot.domain.permissions import Identity, Policy
+from pkgdepot.domain.resolve import MirrorDecision, merge_first_wins, visible_order
+from pkgdepot.errors import Forbidden, Gone, InvalidInput, NotFound
+from pkgdepot.service.indexes import Catalog
+from pkgdepot.storage.meta import MetaStore
+
+Href = Callable[[str], str]  # relpath -> absolute URL
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectPage:
+    """What a simple page of one project shows, merged over the chain."""
+
+    index: str
+    project: str
+    files: list[ReleaseFile]
+    versions: list[str]
+    hidden_mirrors: list[str]  # mirrors in the chain whose releases the whitelist rule hid
+
+
+@dataclasses.dataclass(frozen=True)
+class Chain:
+    order: list[Index]
+    visible: list[Index]
+    having: set[int]
+    decision: MirrorDecision
+
+    @property
+    def with_project(self) -> list[Index]:
+        return [index for index in self.visible if index.id in self.having]
+
+
+def link_view(file: ReleaseFile, href: Href) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "rel": file.kind,
+        "href": href(file.relpath),
+        "hash_spec": f"sha256={file.sha256}",
+        "hashes": {"sha256": file.sha256},
+        "log": [dict(entry) for entry in file.log],
+    }
+    if file.for_relpath:
+        view["for_href"] = href(file.for_relpath)
+    if file.kind == "releasefile":
+        view["size"] = file.size
+        view["upload_time"] = file.upload_time
+        if file.yanked is not None:
+            view["yanked"] = file.yanked or True
+    return view
+
+
+class Projects:
+    def __init__(self, store: MetaStore, catalog: Catalog, policy: Policy) -> None:
+        self._store = store
+        self.catalog = catalog
+        self.policy = policy
+
+    # reading
+
+    def chain(self, index: Index, project: str, *, ignore_bases: bool = False) -> Chain:
+        order = [index] if ignore_bases else self.catalog.order(index)
+        having = self._store.indexes_having(project, [i.id for i in order])
+        by_path = {i.path: i.id for i in order}
+        visible, decision = visible_order(project, order, lambda p: by_path[p] in having)
+        return Chain(order, visible, having, decision)
+
+    def state(self, index: Index, project: str) -> tuple[tuple[int, int, int], ...]:
+        """Changes whenever anything a page of this project shows may have changed."""
+        order = self.catalog.order(index)
+        serials = self._store.project_serials(project, [i.id for i in order])
+        return tuple((i.id, i.serial, serials.get(i.id, 0)) for i in order)
+
+    def page(self, index: Index, project: str) -> ProjectPage:
+        chain = self.chain(index, project)
+        if not chain.with_project:
+            raise NotFound(f"The project {project} does not exist.")
+        groups = [self._store.files_of_project(i, project) for i in chain.with_project]
+        files = merge_first_wins(groups, key=lambda f: f.filename)
+        files.sort(key=lambda f: (version_sort_key(f.version), f.filename))
+        versions = {f.version for f in files}
+        for i in chain.with_project:
+            versions.update(self._store.releases(i.id, project))
+        return ProjectPage(
+            index=index.path,
+            project=project,
+            files=files,
+            versions=sorted(versions, key=version_sort_key),
+            hidden_mirrors=[i.path for i in chain.order if i.is_mirror and i not in chain.visible],
+        )
+
+    def project_names(self, index: Index) -> list[str]:
+        names: set[str] = set()
+        for i in self.catalog.order(index):
+            names.update(self._store.project_names(i.id))
+        return sorted(names)
+
+    def versions(
+        self, index: Index, project: str, href: Href, *, ignore_bases: bool = False
+    ) -> dict[str, dict[str, Any]]:
+        """``projectconfig``: version -> versiondata, first index in the chain wins."""
+        chain = self.chain(index, project, ignore_bases=ignore_bases)
+        if not chain.with_project:
+            raise NotFound(f"The project {project} does not exist.")
+        result: dict[str, dict[str, Any]] = {}
+        for i in chain.with_project:
+            for version, data in self._version_data(i, project, href).items():
+                if version in result:
+                    result[version].setdefault("+shadowing", []).append(data)
+                else:
+                    result[version] = data
+        return result
+
+    def _version_data(self, index: Index, project: str, href: Href) -> dict[str, dict[str, Any]]:
+        data = {v: dict(m) for v, m in self._store.releases(index.id, project).items()}
+        display = self._store.display_name(index.id, project) or project
+        for file in self._store.files_of_project(index, project, kind=None):
+            entry = data.setdefault(file.version, {"name": display, "version": file.version})
+            entry.setdefault("+links", []).append(link_view(file, href))
+        for version, entry in data.items():
+            entry.setdefault("name", display)
+            entry.setdefault("version", version)
+            entry.setdefault("+links", [])
+        return data
+
+    def version(
+        self, index: Index, project: str, version: str, href: Href, *, ignore_bases: bool = False
+    ) -> dict[str, Any]:
+        versions = self.versions(index, project, href, ignore_bases=ignore_bases)
+        if version not in versions:
+            raise NotFound(f"The version {version} of project {project} does not exist.")
+        return versions[version]
+
+    def file(self, index: Index, relpath: str) -> ReleaseFile:
+        file = self._store.get_file(index, relpath)
+        if file is None:
+            if self._store.was_deleted(relpath):
+                raise Gone(f"file {relpath} existed, deleted in later serial")
+            raise NotFound(f"no file {relpath}")
+        return file
+
+    # changing
+
+    def _check_delete(self, who: Identity, index: Index, force: bool, what: str) -> None:
+        if not self.policy.may_delete_entries(who, index):
+            raise Forbidden(f"no permission to remove entries of {index.path}")
+        if not index.volatile and not force:
+            raise Forbidden(
+                f"cannot delete {what} on non-volatile index {index.path} without force"
+            )
+
+    def delete_project(self, who: Identity, index: Index, project: str, force: bool) -> None:
+        if index.id not in self._store.indexes_having(project, [index.id]):
+            raise NotFound(f"project {project} not found on {index.path}")
+        self._check_delete(who, index, force, f"project {project}")
+        with self._store.transaction(who.user) as tx:
+            tx.delete_project(index.id, index.path, project)
+
+    def delete_version(
+        self, who: Identity, index: Index, project: str, version: str, force: bool
+    ) -> None:
+        data = self._version_data(index, project, str)
+        if version not in data:
+            raise NotFound(f"version {version} of project {project} not found on {index.path}")
+        self._check_delete(who, index, force, f"version {project} {version}")
+        with self._store.transaction(who.user) as tx:
+            tx.delete_version(index.id, index.path, project, version)
+            if len(data) == 1:
+                tx.delete_project(index.id, index.path, project)
+            else:
+                tx.touch_project(index.id, project, project)
+
+    def delete_file(self, who: Identity, index: Index, relpath: str, force: bool) -> None:
+        file = self.file(index, relpath)
+        self._check_delete(who, index, force, f"file {file.filename}")
+        with self._store.transaction(who.user) as tx:
+            tx.delete_file(index.id, index.path, relpath)
+            tx.touch_project(index.id, file.project, file.project)
+
+    def yank(self, who: Identity, index: Index, project: str, version: str, yanked: object) -> None:
+        """PEP 592: ``yanked`` is true, a reason string, or false to un-yank."""
+        if not self.policy.may_delete_entries(who, index):
+            raise Forbidden(f"no permission to yank on {index.path}")
+        if yanked is True:
+            value: str | None = ""
+        elif yanked is False:
+            value = None
+        elif isinstance(yanked, str):
+            value = yanked
+        else:
+            raise InvalidInput("'yanked' must be true, false or a reason string")
+        with self._store.transaction(who.user) as tx:
+            if tx.set_yanked(index.id, project, version, value) == 0:
+                raise NotFound(f"no release files of {project} {version} on {index.path}")
+            tx.touch_project(index.id, project, project)

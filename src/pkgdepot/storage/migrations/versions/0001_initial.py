@@ -1,0 +1,85 @@
+"""Initial schema: changelog, users, indexes, projects, releases, files, deleted files.
+
+Revision ID: 0001
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+
+
+def _index_fk() -> sa.Column[int]:
+    return sa.Column(
+        "index_id", sa.Integer, sa.ForeignKey("indexes.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+def upgrade() -> None:
+    op.create_table(
+        "changelog",
+        sa.Column("serial", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("created", sa.Float, nullable=False),
+        sa.Column("who", sa.Text, nullable=True),
+        sa.Column("changes", sa.JSON, nullable=False),
+    )
+    op.create_table(
+        "users",
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("pwhash", sa.Text, nullable=True),
+        sa.Column("config", sa.JSON, nullable=False),
+        sa.Column("created", sa.Text, nullable=False),
+        sa.Column("modified", sa.Text, nullable=False),
+        sa.Column("serial", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "indexes",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("user", sa.Text, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("config", sa.JSON, nullable=False),
+        sa.Column("serial", sa.Integer, nullable=False),
+        sa.UniqueConstraint("user", "name", name="uq_indexes_user_name"),
+    )
+    op.create_table(
+        "projects",
+        _index_fk(),
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("display_name", sa.Text, nullable=False),
+        sa.Column("serial", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "releases",
+        _index_fk(),
+        sa.Column("project", sa.Text, primary_key=True),
+        sa.Column("version", sa.Text, primary_key=True),
+        sa.Column("metadata", sa.JSON, nullable=False),
+        sa.Column("serial", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "files",
+        _index_fk(),
+        sa.Column("relpath", sa.Text, primary_key=True),
+        sa.Column("project", sa.Text, nullable=False),
+        sa.Column("version", sa.Text, nullable=False),
+        sa.Column("filename", sa.Text, nullable=False),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("sha256", sa.Text, nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("upload_time", sa.Text, nullable=False),
+        sa.Column("requires_python", sa.Text, nullable=True),
+        sa.Column("yanked", sa.Text, nullable=True),
+        sa.Column("core_metadata_sha256", sa.Text, nullable=True),
+        sa.Column("for_relpath", sa.Text, nullable=True),
+        sa.Column("log", sa.JSON, nullable=False),
+        sa.Column("serial", sa.Integer, nullable=False),
+    )
+    op.create_index("ix_files_project", "files", ["index_id", "project", "version"])
+    op.create_table(
+        "deleted_files",
+        sa.Column("index_path", sa.Text, primary_key=True),
+        sa.Column("relpath", sa.Text, primary_key=True),
+        sa.Column("serial", sa.Integer, nullable=False),
+    )

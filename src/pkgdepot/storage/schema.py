@@ -1,0 +1,93 @@
+"""The metadata tables (SQLAlchemy Core). Changes to them go with an Alembic migration."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+changelog = sa.Table(
+    "changelog",
+    metadata,
+    sa.Column("serial", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("who", sa.Text, nullable=True),
+    sa.Column("changes", sa.JSON, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("pwhash", sa.Text, nullable=True),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("created", sa.Text, nullable=False),
+    sa.Column("modified", sa.Text, nullable=False),
+    sa.Column("serial", sa.Integer, nullable=False),
+)
+
+indexes = sa.Table(
+    "indexes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user", sa.Text, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("serial", sa.Integer, nullable=False),
+    sa.UniqueConstraint("user", "name", name="uq_indexes_user_name"),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column(
+        "index_id", sa.Integer, sa.ForeignKey("indexes.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("serial", sa.Integer, nullable=False),
+)
+
+releases = sa.Table(
+    "releases",
+    metadata,
+    sa.Column(
+        "index_id", sa.Integer, sa.ForeignKey("indexes.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("project", sa.Text, primary_key=True),
+    sa.Column("version", sa.Text, primary_key=True),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("serial", sa.Integer, nullable=False),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column(
+        "index_id", sa.Integer, sa.ForeignKey("indexes.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("relpath", sa.Text, primary_key=True),
+    sa.Column("project", sa.Text, nullable=False),
+    sa.Column("version", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("upload_time", sa.Text, nullable=False),
+    sa.Column("requires_python", sa.Text, nullable=True),
+    sa.Column("yanked", sa.Text, nullable=True),
+    sa.Column("core_metadata_sha256", sa.Text, nullable=True),
+    sa.Column("for_relpath", sa.Text, nullable=True),
+    sa.Column("log", sa.JSON, nullable=False),
+    sa.Column("serial", sa.Integer, nullable=False),
+    sa.Index("ix_files_project", "index_id", "project", "version"),
+)
+
+deleted_files = sa.Table(
+    "deleted_files",
+    metadata,
+    sa.Column("index_path", sa.Text, primary_key=True),
+    sa.Column("relpath", sa.Text, primary_key=True),
+    sa.Column("serial", sa.Integer, nullable=False),
+)

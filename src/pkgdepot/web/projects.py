@@ -1,0 +1,115 @@
+"""Project and version JSON (``projectconfig``, ``versiondata``), their deletes, and yanking."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URL
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from pkgdepot.domain.models import Index
+from pkgdepot.domain.names import normalize_project
+from pkgdepot.errors import InvalidInput
+from pkgdepot.service.projects import Href
+from pkgdepot.web.context import base_url, flag, identity, json_body, services
+from pkgdepot.web.negotiate import SIMPLE_HTML, SIMPLE_JSON, choose
+from pkgdepot.web.responses import envelope, message
+
+
+def _index(request: Request) -> Index:
+    return services(request).catalog.get(request.path_params["user"], request.path_params["index"])
+
+
+def _href(request: Request) -> Href:
+    root = base_url(request)
+    return lambda relpath: f"{root}/{relpath}"
+
+
+def _redirect_if_not_normal(request: Request) -> RedirectResponse | None:
+    given = request.path_params["project"]
+    project = normalize_project(given)
+    if project == given:
+        return None
+    parts = request.url.path.split("/")
+    parts[3] = project
+    return RedirectResponse(str(request.url.replace(path="/".join(parts))), status_code=302)
+
+
+def installer_redirect(request: Request, project: str | None) -> RedirectResponse | None:
+    """pip or uv pointed at an index URL without ``+simple``: send them to the simple page."""
+    wanted = choose(request.headers.get("accept"), ("application/json", SIMPLE_JSON, SIMPLE_HTML))
+    if wanted not in (SIMPLE_JSON, SIMPLE_HTML):
+        return None
+    p = request.path_params
+    path = f"/{p['user']}/{p['index']}/+simple/" + (f"{project}/" if project else "")
+    return RedirectResponse(str(URL(str(request.url)).replace(path=path, query="")), 302)
+
+
+async def project_get(request: Request) -> Response:
+    redirect = _redirect_if_not_normal(request)
+    if redirect is not None:
+        return redirect
+    project = request.path_params["project"]
+    redirect = installer_redirect(request, project)
+    if redirect is not None:
+        return redirect
+    s = services(request)
+    result = await run_in_threadpool(
+        s.projects.versions,
+        _index(request),
+        project,
+        _href(request),
+        ignore_bases=flag(request, "ignore_bases") or "ignore_bases" in request.query_params,
+    )
+    return envelope("projectconfig", result)
+
+
+async def project_delete(request: Request) -> Response:
+    project = normalize_project(request.path_params["project"])
+    who = await identity(request, write=True)
+    index = _index(request)
+    s = services(request)
+    await run_in_threadpool(s.projects.delete_project, who, index, project, flag(request, "force"))
+    return message(f"project {project} deleted from stage {index.path}")
+
+
+async def version_get(request: Request) -> Response:
+    redirect = _redirect_if_not_normal(request)
+    if redirect is not None:
+        return redirect
+    p = request.path_params
+    s = services(request)
+    result = await run_in_threadpool(
+        s.projects.version,
+        _index(request),
+        p["project"],
+        p["version"],
+        _href(request),
+        ignore_bases="ignore_bases" in request.query_params,
+    )
+    return envelope("versiondata", result)
+
+
+async def version_delete(request: Request) -> Response:
+    project = normalize_project(request.path_params["project"])
+    version = request.path_params["version"]
+    who = await identity(request, write=True)
+    s = services(request)
+    await run_in_threadpool(
+        s.projects.delete_version, who, _index(request), project, version, flag(request, "force")
+    )
+    return message(f"project {project!r} version {version!r} deleted")
+
+
+async def version_patch(request: Request) -> Response:
+    """``{"yanked": true | "reason" | false}`` yanks or un-yanks every file of the release."""
+    project = normalize_project(request.path_params["project"])
+    version = request.path_params["version"]
+    who = await identity(request, write=True)
+    body = await json_body(request)
+    if not isinstance(body, dict) or set(body) != {"yanked"}:
+        raise InvalidInput('expected {"yanked": true, false or a reason}')
+    s = services(request)
+    await run_in_threadpool(s.projects.yank, who, _index(request), project, version, body["yanked"])
+    state = "un-yanked" if body["yanked"] is False else "yanked"
+    return message(f"{project} {version} {state}")

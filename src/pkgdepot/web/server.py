@@ -1,0 +1,82 @@
+"""Running the app under uvicorn: a pre-bound socket, workers, and custom reason phrases.
+
+twine and devpi-client show the HTTP reason phrase of a failed upload, and ASGI has no field
+for it, so handlers put it in a private header that this protocol turns into the status line.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http import httptools_impl
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.supervisors import Multiprocess
+
+from pkgdepot.web.responses import REASON_HEADER
+
+_REASON = REASON_HEADER.encode()
+
+
+def _status_line(status: int, reason: bytes) -> bytes:
+    return b"HTTP/1.1 %d %s\r\n" % (status, reason)
+
+
+class ReasonPhraseProtocol(HttpToolsProtocol):
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        original = cycle.send
+
+        async def send(message: Any) -> None:
+            if message["type"] != "http.response.start":
+                await original(message)
+                return
+            headers = list(message.get("headers", []))
+            reason = next((value for name, value in headers if name.lower() == _REASON), None)
+            if reason is None:
+                await original(message)
+                return
+            message = {**message, "headers": [h for h in headers if h[0].lower() != _REASON]}
+            if cycle.flow.write_paused and not cycle.disconnected:
+                await cycle.flow.drain()
+            status = message["status"]
+            lines = httptools_impl.STATUS_LINE
+            saved = lines[status]
+            # Nothing awaits between here and the restore: the status line is written at once.
+            lines[status] = _status_line(status, reason)
+            try:
+                await original(message)
+            finally:
+                lines[status] = saved
+
+        cycle.send = send  # type: ignore[method-assign]
+        super()._start_asgi_task(cycle, app)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(sock: socket.socket, workers: int, log_level: str) -> None:
+    config = uvicorn.Config(
+        "pkgdepot.app:create_app_from_environment",
+        factory=True,
+        http=ReasonPhraseProtocol,
+        loop="uvloop",
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    if workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        server.run(sockets=[sock])

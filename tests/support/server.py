@@ -1,0 +1,116 @@
+"""A real ``pkgdepot serve`` process on 127.0.0.1, started and stopped by tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+ROOT_PASSWORD = "root-secret"
+_URL_LINE = re.compile(r"serving on (http://\S+/)")
+
+
+class ServerProcess:
+    def __init__(
+        self, serverdir: Path, *, workers: int = 1, extra_args: Sequence[str] = ()
+    ) -> None:
+        self.serverdir = serverdir
+        self.workers = workers
+        self.extra_args = list(extra_args)
+        self.process: subprocess.Popen[str] | None = None
+        self._drainer: threading.Thread | None = None
+        self.url = ""
+        self.output: list[str] = []
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        command = [
+            sys.executable, "-m", "pkgdepot", "serve",
+            "--serverdir", str(self.serverdir),
+            "--host", "127.0.0.1", "--port", "0",
+            "--workers", str(self.workers),
+            "--root-password", ROOT_PASSWORD,
+            "--log-level", "warning",
+            *self.extra_args,
+        ]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PKGDEPOT_")}
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        for line in self.process.stdout:
+            self.output.append(line)
+            match = _URL_LINE.search(line)
+            if match:
+                self.url = match.group(1).rstrip("/")
+                break
+            if time.monotonic() > deadline:
+                break
+        if not self.url:
+            self.stop()
+            raise RuntimeError("server did not start:\n" + "".join(self.output))
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+        self._wait_ready(deadline)
+        return self
+
+    def _drain(self) -> None:
+        assert self.process is not None
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+
+    def _wait_ready(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/+api", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("server did not answer:\n" + "".join(self.output))
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._close()
+
+    def kill(self) -> None:
+        """``kill -9`` of the whole process group: no chance to clean up."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self._close()
+
+    def _close(self) -> None:
+        assert self.process is not None
+        if self._drainer is not None:
+            self._drainer.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.process = None
+
+    def restart(self) -> ServerProcess:
+        self.stop()
+        self.url = ""
+        return self.start()

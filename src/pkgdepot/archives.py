@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import tarfile
 import zipfile
-from email.parser import BytesParser
+import zlib
+from email.parser import Parser
 from email.policy import compat32
 from pathlib import Path
 
@@ -22,6 +23,17 @@ from pkgdepot.errors import InvalidInput
 
 MAX_METADATA_SIZE = 10 * 1024 * 1024
 SDIST_SUFFIXES = (".tar.gz", ".zip")
+# What reading a corrupt archive raises: bad headers, truncated or encrypted members,
+# unsupported compression methods.
+ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    zlib.error,
+    EOFError,
+    OSError,
+    RuntimeError,  # also NotImplementedError
+    ValueError,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,15 +47,24 @@ def parse_dist_filename(filename: str) -> DistFilename:
     """Parse a wheel (PEP 427) or sdist (PEP 625) filename; anything else is refused (PEP 527)."""
     if "/" in filename or "\\" in filename or filename.startswith(".") or "\x00" in filename:
         raise InvalidInput(f"{filename!r} is not a valid archive name")
-    try:
-        if filename.endswith(".whl"):
+    if filename.endswith(".whl"):
+        try:
             name, version, _build, _tags = parse_wheel_filename(filename)
-            return DistFilename(name, version, is_wheel=True)
-        if filename.endswith(SDIST_SUFFIXES):
+        except InvalidWheelFilename:
+            raise InvalidInput(
+                f"{filename!r} is not a valid archive name: a wheel is named "
+                "NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl"
+            ) from None
+        return DistFilename(name, version, is_wheel=True)
+    if filename.endswith(SDIST_SUFFIXES):
+        try:
             name, version = parse_sdist_filename(filename)
-            return DistFilename(canonicalize_name(name), version, is_wheel=False)
-    except (InvalidWheelFilename, InvalidSdistFilename) as error:
-        raise InvalidInput(f"{filename!r} is not a valid archive name: {error}") from None
+        except InvalidSdistFilename:
+            raise InvalidInput(
+                f"{filename!r} is not a valid archive name: an sdist is named "
+                "NAME-VERSION.tar.gz (or .zip)"
+            ) from None
+        return DistFilename(canonicalize_name(name), version, is_wheel=False)
     raise InvalidInput(
         f"{filename!r} is not a valid archive name: "
         "only wheels (.whl) and sdists (.tar.gz, .zip) are accepted"
@@ -95,16 +116,20 @@ def extract_core_metadata(path: Path, filename: str) -> bytes | None:
         if filename.endswith(".whl"):
             return _wheel_metadata(path, filename)
         return _sdist_metadata(path, filename)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
+    except ARCHIVE_ERRORS as error:
         raise InvalidInput(f"{filename} is not a valid archive: {error}") from None
 
 
 def metadata_fields(raw: bytes) -> dict[str, str | list[str]]:
     """Core metadata as a dict of lower-case, underscore keys; repeated fields become lists."""
-    message = BytesParser(policy=compat32).parsebytes(raw)
+    # Core metadata is UTF-8; parsing text keeps non-ASCII values readable (no surrogates).
+    message = Parser(policy=compat32).parsestr(raw.decode("utf-8", "replace"))
     fields: dict[str, str | list[str]] = {}
     multiple = {
         "classifier",
+        "requires",
+        "provides",
+        "obsoletes",
         "requires_dist",
         "provides_extra",
         "project_url",

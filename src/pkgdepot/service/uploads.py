@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -11,8 +12,13 @@ from packaging.version import Version
 
 from pkgdepot import archives
 from pkgdepot.domain.models import Index, ReleaseFile, file_relpath
-from pkgdepot.domain.names import check_version, is_valid_project_name, normalize_project
-from pkgdepot.domain.permissions import Identity, Policy
+from pkgdepot.domain.names import (
+    check_version,
+    is_valid_project_name,
+    normalize_project,
+    version_sort_key,
+)
+from pkgdepot.domain.permissions import ROOT, Identity, Policy
 from pkgdepot.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from pkgdepot.service.clock import iso_seconds, log_when, now
 from pkgdepot.storage.blobs import BlobStore, BlobWriter
@@ -20,6 +26,7 @@ from pkgdepot.storage.meta import MetaStore, Transaction
 
 Fields = Mapping[str, Sequence[str]]
 
+# The version metadata devpi stores (section 5.1 of the API notes), one value or a list each.
 SINGLE_KEYS = (
     "metadata_version",
     "summary",
@@ -53,12 +60,27 @@ LIST_KEYS = (
     "dynamic",
     "license_file",
 )
+# Core metadata fields whose form (and stored) key is spelled differently.
+FILE_KEY_TO_FORM_KEY = {
+    "classifier": "classifiers",
+    "project_url": "project_urls",
+    "provides_extra": "provides_extras",
+}
 DIGEST_FIELDS = ("sha256_digest", "md5_digest", "blake2_256_digest")
+IDENTICAL = "Upload of identical file to non volatile index."
 
 
 @dataclasses.dataclass(frozen=True)
 class UploadResult:
     message: str
+
+
+class _Unchanged(Exception):
+    """Leaves a transaction without committing it: nothing changed, so no serial is used."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _single(fields: Fields, key: str) -> str | None:
@@ -68,15 +90,36 @@ def _single(fields: Fields, key: str) -> str | None:
     return values[0]
 
 
-def _release_metadata(fields: Fields, name: str, version: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "version": version}
+def _clean(value: str) -> str:
+    return "" if value == "UNKNOWN" else value
+
+
+def _form_metadata(fields: Fields) -> dict[str, Any]:
+    """The metadata fields the client sent; empty values count as not sent."""
+    meta: dict[str, Any] = {}
     for key in SINGLE_KEYS:
         value = _single(fields, key)
-        if value is not None:
-            meta[key] = "" if value == "UNKNOWN" else value
+        if value:
+            meta[key] = _clean(value)
     for key in LIST_KEYS:
-        if key in fields:
-            meta[key] = [v for v in fields[key] if v != "UNKNOWN"]
+        values = [v for v in fields.get(key, ()) if v and v != "UNKNOWN"]
+        if values:
+            meta[key] = values
+    return meta
+
+
+def _file_metadata(raw: bytes | None) -> dict[str, Any]:
+    """The same fields read from the archive's core metadata (wheel METADATA, sdist PKG-INFO)."""
+    if not raw:
+        return {}
+    meta: dict[str, Any] = {}
+    for file_key, value in archives.metadata_fields(raw).items():
+        key = FILE_KEY_TO_FORM_KEY.get(file_key, file_key)
+        if key in SINGLE_KEYS and isinstance(value, str):
+            meta[key] = _clean(value)
+        elif key in LIST_KEYS:
+            values = value if isinstance(value, list) else [value]
+            meta[key] = [v for v in values if v != "UNKNOWN"]
     return meta
 
 
@@ -96,7 +139,35 @@ def _check_digests(fields: Fields, writer: BlobWriter) -> None:
     for field in DIGEST_FIELDS:
         given = _single(fields, field)
         if given and given.strip().lower() != actual[field]:
-            raise InvalidInput(f"{field} does not match the uploaded content")
+            raise InvalidInput(
+                f"{field} {given.strip()!r} does not match the uploaded content ({actual[field]})"
+            )
+
+
+def _check_filename(filename: str, name: str, project: str, version: str) -> archives.DistFilename:
+    dist = archives.parse_dist_filename(filename)
+    if dist.project != project:
+        raise InvalidInput(f"filename {filename!r} does not match project name {name!r}")
+    if dist.version != Version(version):
+        raise InvalidInput(f"filename {filename!r} does not contain version {version!r}")
+    return dist
+
+
+def _upload_log(who: Identity, moment: dt.datetime, index: Index) -> dict[str, Any]:
+    return {"what": "upload", "who": who.user, "when": log_when(moment), "dst": index.path}
+
+
+def _replacing(
+    index: Index, existing: ReleaseFile, new: ReleaseFile, who: Identity, moment: dt.datetime
+) -> ReleaseFile:
+    """The rules for a filename that is already there: ``new`` as it will be stored."""
+    if not index.volatile:
+        if existing.sha256 == new.sha256:
+            raise _Unchanged(IDENTICAL)
+        raise Conflict(f"{new.filename} already exists in non-volatile index")
+    count = sum(1 for e in existing.log if e.get("what") == "overwrite") + 1
+    overwrite = {"what": "overwrite", "who": who.user, "when": log_when(moment), "count": count}
+    return dataclasses.replace(new, log=(*existing.log, overwrite))
 
 
 class Uploads:
@@ -109,10 +180,12 @@ class Uploads:
         """Before the body is read, so a refused upload costs no disk."""
         if index.is_mirror:
             raise NotFound("cannot submit to mirror index")
-        if not self.policy.may_upload(who, index):
-            if who.user is None:
-                raise Unauthorized("authentication required to upload")
-            raise Forbidden(f"no permission to submit to {index.path}")
+        # root administers every index, so it may upload anywhere, as an owner may.
+        if who.user == ROOT or self.policy.may_upload(who, index):
+            return
+        if who.user is None:
+            raise Unauthorized("authentication required to upload")
+        raise Forbidden(f"no permission to submit to {index.path}")
 
     def _name_and_version(self, fields: Fields) -> tuple[str, str, str]:
         name = _single(fields, "name")
@@ -131,6 +204,8 @@ class Uploads:
     ) -> UploadResult:
         try:
             return self._store_file(who, index, fields, filename, writer)
+        except _Unchanged as unchanged:
+            return UploadResult(unchanged.message)
         finally:
             writer.abort()
 
@@ -139,17 +214,14 @@ class Uploads:
     ) -> UploadResult:
         self.check_may_upload(who, index)
         name, project, version = self._name_and_version(fields)
-        dist = archives.parse_dist_filename(filename)
-        if dist.project != project:
-            raise InvalidInput(f"filename {filename!r} does not match project name {name!r}")
-        if dist.version != Version(version):
-            raise InvalidInput(f"filename {filename!r} does not contain version {version!r}")
+        dist = _check_filename(filename, name, project, version)
         if writer.digests.size == 0:
             raise InvalidInput(f"{filename} is empty")
         _check_digests(fields, writer)
         raw_metadata = archives.extract_core_metadata(writer.staged_path(), filename)
-        from_file = archives.metadata_fields(raw_metadata) if raw_metadata else {}
-        requires_python = _single(fields, "requires_python") or from_file.get("requires_python")
+        # The form wins; what it leaves out comes from the archive's own metadata.
+        metadata = {**_file_metadata(raw_metadata), **_form_metadata(fields)}
+        metadata.update(name=name, version=version)
         sha256 = writer.commit()
         metadata_sha256 = (
             self._blobs.put_bytes(raw_metadata) if raw_metadata and dist.is_wheel else None
@@ -165,51 +237,45 @@ class Uploads:
             sha256=sha256,
             size=writer.digests.size,
             upload_time=iso_seconds(moment),
-            requires_python=str(requires_python) if requires_python else None,
+            requires_python=metadata.get("requires_python") or None,
             core_metadata_sha256=metadata_sha256,
-            log=({"what": "upload", "who": who.user, "when": log_when(moment), "dst": index.path},),
+            log=(_upload_log(who, moment, index),),
         )
         with self._store.transaction(who.user) as tx:
             existing = tx.file_named(index, project, filename)
             if existing is not None:
-                if not index.volatile:
-                    if existing.sha256 == sha256:
-                        return UploadResult("Upload of identical file to non volatile index.")
-                    raise Conflict(f"{filename} already exists in non-volatile index")
+                file = _replacing(index, existing, file, who, moment)
                 tx.delete_file(index.id, index.path, existing.relpath)
-                count = sum(1 for e in existing.log if e.get("what") == "overwrite") + 1
-                overwrite = {
-                    "what": "overwrite",
-                    "who": who.user,
-                    "when": log_when(moment),
-                    "count": count,
-                }
-                file = dataclasses.replace(file, log=(*existing.log, overwrite))
-            self._merge_release(tx, index, project, name, version, fields)
+            self._merge_release(tx, index, project, metadata)
             tx.put_file(index.id, file)
         return UploadResult("OK")
 
     def _merge_release(
-        self, tx: Transaction, index: Index, project: str, name: str, version: str, fields: Fields
+        self, tx: Transaction, index: Index, project: str, metadata: Mapping[str, Any]
     ) -> None:
-        given = _release_metadata(fields, name, version)
+        """A version's first upload stores every key; later ones update what they bring."""
+        version = metadata["version"]
         old = tx.release_metadata(index.id, project, version)
-        metadata = _full_metadata(given) if old is None else {**old, **given}
-        tx.touch_project(index.id, project, name)
-        tx.put_release(index.id, project, version, metadata)
+        merged = _full_metadata(metadata) if old is None else {**old, **metadata}
+        tx.touch_project(index.id, project, metadata["name"])
+        tx.put_release(index.id, project, version, merged)
 
     def register(self, who: Identity, index: Index, fields: Fields) -> UploadResult:
         """``:action=submit``: replace the version's metadata with the form's."""
         self.check_may_upload(who, index)
         name, project, version = self._name_and_version(fields)
-        metadata = _full_metadata(_release_metadata(fields, name, version))
-        with self._store.transaction(who.user) as tx:
-            if not index.volatile and tx.release_exists(index.id, project, version):
+        metadata = _full_metadata({**_form_metadata(fields), "name": name, "version": version})
+        try:
+            with self._store.transaction(who.user) as tx:
                 old = tx.release_metadata(index.id, project, version)
-                if old != metadata:
+                if old == metadata:
+                    raise _Unchanged("OK")
+                if old is not None and not index.volatile:
                     raise Conflict(f"{name} {version} already registered in non-volatile index")
-            tx.touch_project(index.id, project, name)
-            tx.put_release(index.id, project, version, metadata)
+                tx.touch_project(index.id, project, name)
+                tx.put_release(index.id, project, version, metadata)
+        except _Unchanged as unchanged:
+            return UploadResult(unchanged.message)
         return UploadResult("OK")
 
     def store_docs(
@@ -217,59 +283,56 @@ class Uploads:
     ) -> UploadResult:
         try:
             return self._store_docs(who, index, fields, writer)
+        except _Unchanged as unchanged:
+            return UploadResult(unchanged.message)
         finally:
             writer.abort()
+
+    def _docs_version(self, index: Index, project: str, name: str, fields: Fields) -> str:
+        """The form's version, else the latest registered one (as devpi does)."""
+        version = _single(fields, "version")
+        if version:
+            return check_version(version)
+        versions = self._store.releases(index.id, project)
+        if not versions:
+            raise InvalidInput(f"doc_upload for {name} needs a 'version' field: none registered")
+        return max(versions, key=version_sort_key)
 
     def _store_docs(
         self, who: Identity, index: Index, fields: Fields, writer: BlobWriter
     ) -> UploadResult:
         self.check_may_upload(who, index)
         name = _single(fields, "name")
-        if not name or not is_valid_project_name(name):
-            raise InvalidInput("doc_upload needs a valid 'name' field")
+        if not name:
+            raise InvalidInput("missing 'name' field")
+        if not is_valid_project_name(name):
+            raise InvalidInput(f"invalid project name {name!r}")
         project = normalize_project(name)
-        version = _single(fields, "version")
-        if version:
-            check_version(version)
+        version = self._docs_version(index, project, name, fields)
         if not zipfile.is_zipfile(writer.staged_path()):
             raise InvalidInput("documentation must be uploaded as a zip file")
+        sha256 = writer.commit()
         moment = now()
+        docname = f"{project}-{version}.doc.zip"
+        file = ReleaseFile(
+            index=index.path,
+            relpath=file_relpath(index.path, sha256, docname),
+            project=project,
+            version=version,
+            filename=docname,
+            kind="doczip",
+            sha256=sha256,
+            size=writer.digests.size,
+            upload_time=iso_seconds(moment),
+            log=(_upload_log(who, moment, index),),
+        )
         with self._store.transaction(who.user) as tx:
-            if not version:
-                raise InvalidInput(f"doc_upload for {name} needs a 'version' field")
-            sha256 = writer.commit()
-            docname = f"{project}-{version}.doc.zip"
-            relpath = file_relpath(index.path, sha256, docname)
             existing = tx.file_named(index, project, docname)
             if existing is not None:
-                if not index.volatile:
-                    if existing.sha256 == sha256:
-                        return UploadResult("Upload of identical file to non volatile index.")
-                    raise Conflict(f"{docname} already exists in non-volatile index")
+                file = _replacing(index, existing, file, who, moment)
                 tx.delete_file(index.id, index.path, existing.relpath)
             if not tx.release_exists(index.id, project, version):
                 tx.put_release(index.id, project, version, {"name": name, "version": version})
             tx.touch_project(index.id, project, name)
-            tx.put_file(
-                index.id,
-                ReleaseFile(
-                    index=index.path,
-                    relpath=relpath,
-                    project=project,
-                    version=version,
-                    filename=docname,
-                    kind="doczip",
-                    sha256=sha256,
-                    size=writer.digests.size,
-                    upload_time=iso_seconds(moment),
-                    log=(
-                        {
-                            "what": "upload",
-                            "who": who.user,
-                            "when": log_when(moment),
-                            "dst": index.path,
-                        },
-                    ),
-                ),
-            )
+            tx.put_file(index.id, file)
         return UploadResult("OK")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from pkgdepot.errors import InvalidInput
@@ -17,12 +17,16 @@ ACTIONS = ("file_upload", "submit", "doc_upload")
 async def upload(request: Request) -> Response:
     s = services(request)
     index = s.catalog.get(request.path_params["user"], request.path_params["index"])
+    who = await identity(request, write=True)
+    s.uploads.check_may_upload(who, index)
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise InvalidInput("expected a multipart/form-data upload with an ':action' field")
-    who = await identity(request, write=True)
-    s.uploads.check_may_upload(who, index)
-    form = await read_upload_form(request, s.blobs.writer, s.settings.max_upload_size)
+    try:
+        form = await read_upload_form(request, s.blobs.writer, s.settings.max_upload_size)
+    except ClientDisconnect:
+        # Nobody is left to answer; the partial file is already gone (the form aborts it).
+        raise InvalidInput("the client disconnected before the upload was complete") from None
     try:
         action = (form.fields.get(":action") or [""])[0]
         if action not in ACTIONS:

@@ -26,9 +26,12 @@ T = TypeVar("T")
 
 
 def resolution_order(start: str, indexes: Mapping[str, N]) -> list[N]:
-    """Breadth-first over ``bases``; each index once; mirrors after every private index.
+    """Breadth-first over ``bases``, in the order each index lists them; mirrors come last.
 
-    Bases that do not exist are skipped, and cycles end because each index is visited once.
+    Every index appears once, even where two bases share a base of their own (devpi lists
+    such a diamond's tip twice). Bases that do not exist (deleted) are skipped, cycles end
+    because each index is visited once, and a mirror's own bases are never followed: a
+    mirror is the end of the chain.
     """
     if start not in indexes:
         return []
@@ -38,7 +41,10 @@ def resolution_order(start: str, indexes: Mapping[str, N]) -> list[N]:
     mirrors: list[N] = []
     while queue:
         node = queue.popleft()
-        (mirrors if node.is_mirror else private).append(node)
+        if node.is_mirror:
+            mirrors.append(node)
+            continue
+        private.append(node)
         for base in node.bases:
             if base in seen or base not in indexes:
                 continue

@@ -10,11 +10,12 @@ from pkgdepot.domain.models import Index, ReleaseFile
 from pkgdepot.domain.names import version_sort_key
 from pkgdepot.domain.permissions import Identity, Policy
 from pkgdepot.domain.resolve import MirrorDecision, merge_first_wins, visible_order
-from pkgdepot.errors import Forbidden, Gone, InvalidInput, NotFound
+from pkgdepot.errors import Forbidden, Gone, InvalidInput, NotFound, Unauthorized
 from pkgdepot.service.indexes import Catalog
 from pkgdepot.storage.meta import MetaStore
 
 Href = Callable[[str], str]  # relpath -> absolute URL
+MAX_YANK_REASON = 500
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +27,14 @@ class ProjectPage:
     files: list[ReleaseFile]
     versions: list[str]
     hidden_mirrors: list[str]  # mirrors in the chain whose releases the whitelist rule hid
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectView:
+    """A project page together with each version's metadata, first index in the chain wins."""
+
+    page: ProjectPage
+    metadata: dict[str, dict[str, Any]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,9 +89,24 @@ class Projects:
         return tuple((i.id, i.serial, serials.get(i.id, 0)) for i in order)
 
     def page(self, index: Index, project: str) -> ProjectPage:
-        chain = self.chain(index, project)
+        return self._page(index, project, self._existing_chain(index, project))
+
+    def view(self, index: Index, project: str) -> ProjectView:
+        """The page and the version metadata, from one resolution of the chain."""
+        chain = self._existing_chain(index, project)
+        metadata: dict[str, dict[str, Any]] = {}
+        for i in chain.with_project:
+            for version, data in self._store.releases(i.id, project).items():
+                metadata.setdefault(version, data)
+        return ProjectView(self._page(index, project, chain), metadata)
+
+    def _existing_chain(self, index: Index, project: str, *, ignore_bases: bool = False) -> Chain:
+        chain = self.chain(index, project, ignore_bases=ignore_bases)
         if not chain.with_project:
             raise NotFound(f"The project {project} does not exist.")
+        return chain
+
+    def _page(self, index: Index, project: str, chain: Chain) -> ProjectPage:
         groups = [self._store.files_of_project(i, project) for i in chain.with_project]
         files = merge_first_wins(groups, key=lambda f: f.filename)
         files.sort(key=lambda f: (version_sort_key(f.version), f.filename))
@@ -107,9 +131,7 @@ class Projects:
         self, index: Index, project: str, href: Href, *, ignore_bases: bool = False
     ) -> dict[str, dict[str, Any]]:
         """``projectconfig``: version -> versiondata, first index in the chain wins."""
-        chain = self.chain(index, project, ignore_bases=ignore_bases)
-        if not chain.with_project:
-            raise NotFound(f"The project {project} does not exist.")
+        chain = self._existing_chain(index, project, ignore_bases=ignore_bases)
         result: dict[str, dict[str, Any]] = {}
         for i in chain.with_project:
             for version, data in self._version_data(i, project, href).items():
@@ -149,28 +171,36 @@ class Projects:
 
     # changing
 
-    def _check_delete(self, who: Identity, index: Index, force: bool, what: str) -> None:
-        if not self.policy.may_delete_entries(who, index):
-            raise Forbidden(f"no permission to remove entries of {index.path}")
+    def authorize(self, who: Identity, index: Index, doing: str) -> None:
+        """Deleting and yanking: the index's uploaders, its owner and root (devpi's del_entry)."""
+        if self.policy.may_delete_entries(who, index):
+            return
+        if who.user is None:
+            raise Unauthorized(f"authentication required to {doing} on {index.path}")
+        raise Forbidden(f"user {who.user!r} has no permission to {doing} on {index.path}")
+
+    def _check_volatile(self, index: Index, force: bool, what: str) -> None:
         if not index.volatile and not force:
             raise Forbidden(
-                f"cannot delete {what} on non-volatile index {index.path} without force"
+                f"cannot delete {what} on non-volatile index {index.path} without ?force"
             )
 
     def delete_project(self, who: Identity, index: Index, project: str, force: bool) -> None:
+        self.authorize(who, index, "delete projects")
         if index.id not in self._store.indexes_having(project, [index.id]):
             raise NotFound(f"project {project} not found on {index.path}")
-        self._check_delete(who, index, force, f"project {project}")
+        self._check_volatile(index, force, f"project {project}")
         with self._store.transaction(who.user) as tx:
             tx.delete_project(index.id, index.path, project)
 
     def delete_version(
         self, who: Identity, index: Index, project: str, version: str, force: bool
     ) -> None:
+        self.authorize(who, index, "delete versions")
         data = self._version_data(index, project, str)
         if version not in data:
             raise NotFound(f"version {version} of project {project} not found on {index.path}")
-        self._check_delete(who, index, force, f"version {project} {version}")
+        self._check_volatile(index, force, f"version {version} of {project}")
         with self._store.transaction(who.user) as tx:
             tx.delete_version(index.id, index.path, project, version)
             if len(data) == 1:
@@ -179,25 +209,33 @@ class Projects:
                 tx.touch_project(index.id, project, project)
 
     def delete_file(self, who: Identity, index: Index, relpath: str, force: bool) -> None:
+        self.authorize(who, index, "delete files")
         file = self.file(index, relpath)
-        self._check_delete(who, index, force, f"file {file.filename}")
+        self._check_volatile(index, force, f"file {file.filename}")
         with self._store.transaction(who.user) as tx:
             tx.delete_file(index.id, index.path, relpath)
             tx.touch_project(index.id, file.project, file.project)
 
     def yank(self, who: Identity, index: Index, project: str, version: str, yanked: object) -> None:
         """PEP 592: ``yanked`` is true, a reason string, or false to un-yank."""
-        if not self.policy.may_delete_entries(who, index):
-            raise Forbidden(f"no permission to yank on {index.path}")
-        if yanked is True:
-            value: str | None = ""
-        elif yanked is False:
-            value = None
-        elif isinstance(yanked, str):
-            value = yanked
-        else:
-            raise InvalidInput("'yanked' must be true, false or a reason string")
+        self.authorize(who, index, "yank releases")
+        value = yank_value(yanked)
         with self._store.transaction(who.user) as tx:
             if tx.set_yanked(index.id, project, version, value) == 0:
                 raise NotFound(f"no release files of {project} {version} on {index.path}")
             tx.touch_project(index.id, project, project)
+
+
+def yank_value(yanked: object) -> str | None:
+    """The stored form of a ``yanked`` value: None (not yanked), "" or the reason."""
+    if yanked is True:
+        return ""
+    if yanked is False:
+        return None
+    if not isinstance(yanked, str):
+        raise InvalidInput(f"'yanked' must be true, false or a reason string, not {yanked!r:.40}")
+    if len(yanked) > MAX_YANK_REASON:
+        raise InvalidInput(f"the 'yanked' reason is longer than {MAX_YANK_REASON} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in yanked):
+        raise InvalidInput("the 'yanked' reason must be one line of text")
+    return yanked

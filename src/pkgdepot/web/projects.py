@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -30,9 +29,11 @@ def _redirect_if_not_normal(request: Request) -> RedirectResponse | None:
     project = normalize_project(given)
     if project == given:
         return None
-    parts = request.url.path.split("/")
-    parts[3] = project
-    return RedirectResponse(str(request.url.replace(path="/".join(parts))), status_code=302)
+    p = request.path_params
+    stage = f"/{p['user']}/{p['index']}/"
+    head, _, tail = request.url.path.partition(stage + given)
+    path = f"{head}{stage}{project}{tail}"
+    return RedirectResponse(str(request.url.replace(path=path)), status_code=302)
 
 
 def installer_redirect(request: Request, project: str | None) -> RedirectResponse | None:
@@ -41,8 +42,10 @@ def installer_redirect(request: Request, project: str | None) -> RedirectRespons
     if wanted not in (SIMPLE_JSON, SIMPLE_HTML):
         return None
     p = request.path_params
-    path = f"/{p['user']}/{p['index']}/+simple/" + (f"{project}/" if project else "")
-    return RedirectResponse(str(URL(str(request.url)).replace(path=path, query="")), 302)
+    stage = f"/{p['user']}/{p['index']}"
+    head = request.url.path.partition(stage)[0]
+    path = f"{head}{stage}/+simple/" + (f"{project}/" if project else "")
+    return RedirectResponse(str(request.url.replace(path=path, query="")), 302)
 
 
 async def project_get(request: Request) -> Response:
@@ -59,7 +62,7 @@ async def project_get(request: Request) -> Response:
         _index(request),
         project,
         _href(request),
-        ignore_bases=flag(request, "ignore_bases") or "ignore_bases" in request.query_params,
+        ignore_bases=flag(request, "ignore_bases"),
     )
     return envelope("projectconfig", result)
 
@@ -85,7 +88,7 @@ async def version_get(request: Request) -> Response:
         p["project"],
         p["version"],
         _href(request),
-        ignore_bases="ignore_bases" in request.query_params,
+        ignore_bases=flag(request, "ignore_bases"),
     )
     return envelope("versiondata", result)
 
@@ -106,10 +109,12 @@ async def version_patch(request: Request) -> Response:
     project = normalize_project(request.path_params["project"])
     version = request.path_params["version"]
     who = await identity(request, write=True)
+    index = _index(request)
+    s = services(request)
+    s.projects.authorize(who, index, "yank releases")
     body = await json_body(request)
     if not isinstance(body, dict) or set(body) != {"yanked"}:
-        raise InvalidInput('expected {"yanked": true, false or a reason}')
-    s = services(request)
-    await run_in_threadpool(s.projects.yank, who, _index(request), project, version, body["yanked"])
+        raise InvalidInput('expected a JSON object {"yanked": true, false or a reason}')
+    await run_in_threadpool(s.projects.yank, who, index, project, version, body["yanked"])
     state = "un-yanked" if body["yanked"] is False else "yanked"
     return message(f"{project} {version} {state}")

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pkgdepot.domain.models import ANONYMOUS
-from pkgdepot.domain.names import check_user_or_index_name, normalize_project
+from pkgdepot.domain.names import (
+    check_user_or_index_name,
+    normalize_project,
+    short_list,
+    short_repr,
+)
+from pkgdepot.domain.permissions import principal
 from pkgdepot.errors import InvalidInput
 
 STAGE_DEFAULTS: dict[str, Any] = {
@@ -29,7 +35,7 @@ def _as_bool(key: str, value: object) -> bool:
         return value
     if isinstance(value, str) and value.lower() in {"true", "yes", "1", "false", "no", "0"}:
         return value.lower() in {"true", "yes", "1"}
-    raise InvalidInput(f"{key} must be true or false, not {value!r}")
+    raise InvalidInput(f"{key} must be true or false, not {short_repr(value)}")
 
 
 def _as_list(key: str, value: object) -> list[str]:
@@ -37,17 +43,24 @@ def _as_list(key: str, value: object) -> list[str]:
         return [item.strip() for item in value.split(",") if item.strip()]
     if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
         return [item.strip() for item in value if item.strip()]
-    raise InvalidInput(f"{key} must be a list of strings, not {value!r}")
+    raise InvalidInput(f"{key} must be a list of strings, not {short_repr(value)}")
 
 
-def _principal(value: str) -> str:
-    return value.upper() if value.startswith(":") else value
+def _principal(key: str, value: str) -> str:
+    """A user name, or a special principal such as ``:ANONYMOUS:`` (stored upper-case)."""
+    normal = principal(value)
+    bare = normal.strip(":") if normal.startswith(":") else normal
+    try:
+        check_user_or_index_name(bare, "principal")
+    except InvalidInput:
+        raise InvalidInput(f"{key} got an invalid principal {short_repr(value)}") from None
+    return normal
 
 
 def normalize_index_path(value: str) -> str:
     parts = value.strip().strip("/").split("/")
     if len(parts) != 2 or not all(parts):
-        raise InvalidInput(f"base index {value!r} is not in the form user/index")
+        raise InvalidInput(f"base index {short_repr(value)} is not in the form user/index")
     check_user_or_index_name(parts[0], "user")
     check_user_or_index_name(parts[1], "index")
     return "/".join(parts)
@@ -59,14 +72,15 @@ def _coerce(key: str, value: object) -> object:
     if key == "bases":
         return list(dict.fromkeys(normalize_index_path(v) for v in _as_list(key, value)))
     if key in ("acl_upload", "acl_toxresult_upload"):
-        return list(dict.fromkeys(_principal(v) for v in _as_list(key, value)))
+        return list(dict.fromkeys(_principal(key, v) for v in _as_list(key, value)))
     if key == "mirror_whitelist":
         items = _as_list(key, value)
         return list(dict.fromkeys("*" if v == "*" else normalize_project(v) for v in items))
     if key == "mirror_whitelist_inheritance":
         if value not in ("intersection", "union"):
             raise InvalidInput(
-                f"mirror_whitelist_inheritance must be 'intersection' or 'union', not {value!r}"
+                "mirror_whitelist_inheritance must be 'intersection' or 'union', "
+                f"not {short_repr(value)}"
             )
         return value
     if key in ("title", "description"):
@@ -79,18 +93,25 @@ def _coerce(key: str, value: object) -> object:
 def _check_keys(keys: Sequence[str]) -> None:
     unknown = sorted(k for k in keys if k not in STAGE_DEFAULTS and k not in FREE_KEYS)
     if unknown:
-        raise InvalidInput(f"indexconfig got unexpected keys: {', '.join(unknown)}")
+        raise InvalidInput(f"indexconfig got unexpected keys: {short_list(unknown)}")
+
+
+def _remove(config: dict[str, Any], key: str) -> None:
+    if key in STAGE_DEFAULTS:
+        raise InvalidInput("Default values can't be removed.")
+    config.pop(key, None)
 
 
 def new_index_config(owner: str, given: Mapping[str, Any]) -> dict[str, Any]:
     index_type = given.get("type", "stage")
     if index_type not in KNOWN_TYPES:
-        raise InvalidInput(f"unknown index type {index_type!r}")
+        raise InvalidInput(f"unknown index type {short_repr(index_type)}")
     _check_keys(list(given))
     config: dict[str, Any] = copy.deepcopy(STAGE_DEFAULTS)
     config["acl_upload"] = [owner]
     for key, value in given.items():
-        config[key] = _coerce(key, value)
+        if value is not None:  # null means "not given": the default stays
+            config[key] = _coerce(key, value)
     return config
 
 
@@ -99,7 +120,9 @@ def _parse_operation(item: str) -> tuple[str, str, str]:
         key, sep, value = item.partition(op)
         if sep and key and "=" not in key and "+" not in key and "-" not in key:
             return key.strip(), op, value
-    raise InvalidInput(f"cannot parse {item!r}: expected key=value, key+=value or key-=value")
+    raise InvalidInput(
+        f"cannot parse {short_repr(item)}: expected key=value, key+=value or key-=value"
+    )
 
 
 def apply_operations(old: Mapping[str, Any], items: Sequence[object]) -> dict[str, Any]:
@@ -107,30 +130,30 @@ def apply_operations(old: Mapping[str, Any], items: Sequence[object]) -> dict[st
     config = copy.deepcopy(dict(old))
     for item in items:
         if not isinstance(item, str):
-            raise InvalidInput(f"PATCH list items must be strings, not {item!r}")
+            raise InvalidInput(f"PATCH list items must be strings, not {short_repr(item)}")
         key, op, value = _parse_operation(item)
         _check_keys([key])
         if op == "=":
             config[key] = _coerce(key, value)
             continue
         if op == "-=" and value == "":
-            if key in STAGE_DEFAULTS:
-                raise InvalidInput("Default values can't be removed.")
-            config.pop(key, None)
+            _remove(config, key)
             continue
         if key not in LIST_KEYS:
             raise InvalidInput(f"the {key!r} setting is not a list; use {key}=value")
-        current = list(config.get(key) or [])
-        coerced = _coerce(key, [value])
+        coerced = _coerce(key, value)
         assert isinstance(coerced, list)
-        element = coerced[0] if coerced else value
+        if len(coerced) != 1:
+            raise InvalidInput(f"{short_repr(item)} needs exactly one value after {op!r}")
+        element = coerced[0]
+        current = list(config.get(key) or [])
         if op == "+=":
             if element not in current:
                 current.append(element)
         elif element in current:
             current.remove(element)
         else:
-            raise InvalidInput(f"The {key!r} setting doesn't have value {value!r}")
+            raise InvalidInput(f"The {key!r} setting doesn't have value {short_repr(value)}")
         config[key] = current
     return config
 
@@ -148,7 +171,10 @@ def apply_patch(old: Mapping[str, Any], patch: object) -> dict[str, Any]:
         _check_keys(list(given))
         new = copy.deepcopy(dict(old))
         for key, value in given.items():
-            new[key] = _coerce(key, value)
+            if value is None:
+                _remove(new, key)  # devpi: an empty value removes a free key
+            else:
+                new[key] = _coerce(key, value)
     else:
         raise InvalidInput("PATCH body must be a JSON object or a list of key=value strings")
     if new.get("type") != old.get("type"):

@@ -17,6 +17,18 @@ _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNO
 MAX_NAME_LENGTH = 100
 
 
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr`` cut short for messages: bad input can be large."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def short_list(items: list[str], limit: int = 10) -> str:
+    """Comma-separated, cut short for messages: ``a, b, ... (12 in all)``."""
+    shown = ", ".join(item if len(item) <= 40 else item[:37] + "..." for item in items[:limit])
+    return shown if len(items) <= limit else f"{shown}, ... ({len(items)} in all)"
+
+
 def check_user_or_index_name(name: str, what: str) -> str:
     if not name:
         raise InvalidInput(f"{what} name must not be empty")
@@ -38,7 +50,7 @@ def is_valid_project_name(name: str) -> bool:
 def normalize_project(name: str) -> str:
     """PEP 503 normalisation; raises InvalidInput for names no installer could ask for."""
     if not is_valid_project_name(name):
-        raise InvalidInput(f"invalid project name {name!r}")
+        raise InvalidInput(f"invalid project name {short_repr(name)}")
     return canonicalize_name(name)
 
 
@@ -47,7 +59,7 @@ def check_version(version: str) -> str:
     try:
         Version(version)
     except InvalidVersion:
-        raise InvalidInput(f"invalid version {version!r} (not PEP 440)") from None
+        raise InvalidInput(f"invalid version {short_repr(version)} (not PEP 440)") from None
     if len(version) > 100:
         raise InvalidInput("version is longer than 100 characters")
     return version

@@ -26,11 +26,21 @@ class Identity:
         return not self.principals.isdisjoint(principals)
 
 
+def principal(value: str) -> str:
+    """Special principals (``:ANONYMOUS:``, ``:AUTHENTICATED:``) are case-insensitive."""
+    value = value.strip()
+    return value.upper() if value.startswith(":") else value
+
+
 @dataclasses.dataclass(frozen=True)
 class Policy:
     """``restrict_modify``: when set, only these principals manage users and indexes."""
 
     restrict_modify: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        normal = frozenset(principal(p) for p in self.restrict_modify if p.strip())
+        object.__setattr__(self, "restrict_modify", normal)
 
     def _manager(self, who: Identity, owner: str) -> bool:
         if self.restrict_modify:
@@ -47,7 +57,11 @@ class Policy:
         return who.user == user or self._manager(who, user)
 
     def may_delete_user(self, who: Identity, user: str) -> bool:
-        return user != ROOT and self._manager(who, user)
+        if user == ROOT:
+            return False
+        if self.restrict_modify and who.user == user:
+            return False  # a manager may not delete their own account
+        return self._manager(who, user)
 
     def may_create_index(self, who: Identity, owner: str) -> bool:
         return self._manager(who, owner)

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import argon2
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from pkgdepot.domain.models import User
-from pkgdepot.domain.names import check_user_or_index_name
+from pkgdepot.domain.names import check_user_or_index_name, short_list, short_repr
 from pkgdepot.domain.permissions import ROOT, Identity, Policy
 from pkgdepot.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from pkgdepot.service.clock import iso_seconds, now
@@ -53,11 +53,14 @@ class Accounts:
     def issue_token(self, user: User) -> str:
         return self._tokens.dumps([user.name, self._pw_fingerprint(user.pwhash)])
 
-    def _check_token(self, user: User, token: str) -> bool:
+    def _check_token(self, user: User, secret: str) -> bool | None:
+        """Whether ``secret`` is a live token of ``user``; None if it is no token of ours."""
         try:
-            payload = self._tokens.loads(token, max_age=self.token_expiry)
-        except BadSignature:
-            return False
+            payload = self._tokens.loads(secret, max_age=self.token_expiry)
+        except SignatureExpired:
+            return False  # ours, but too old
+        except BadData:  # a bad signature: not a token, maybe a password
+            return None
         return isinstance(payload, list) and payload == [
             user.name,
             self._pw_fingerprint(user.pwhash),
@@ -84,16 +87,17 @@ class Accounts:
         user = self._store.get_user(username)
         if user is None:
             return None
-        if self._check_token(user, secret) or self._check_password(user, secret):
-            return Identity(user.name)
-        return None
+        valid = self._check_token(user, secret)
+        if valid is None:
+            valid = self._check_password(user, secret)  # slow on purpose: only if no token
+        return Identity(user.name) if valid else None
 
     def login(self, username: object, password: object) -> dict[str, Any]:
         if not isinstance(username, str) or not isinstance(password, str):
             raise InvalidInput("login needs 'user' and 'password' strings")
         user = self._store.get_user(username)
         if user is None or not self._check_password(user, password):
-            raise Unauthorized(f"user {username!r} could not be authenticated")
+            raise Unauthorized(f"user {short_repr(username)} could not be authenticated")
         return {"password": self.issue_token(user), "expiration": self.token_expiry}
 
     # users
@@ -101,23 +105,35 @@ class Accounts:
     def get(self, name: str) -> User:
         user = self._store.get_user(name)
         if user is None:
-            raise NotFound(f"no user {name!r}")
+            raise NotFound(f"no user {short_repr(name)}")
         return user
 
-    def _clean_config(self, given: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    def _user_fields(self, given: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+        """The ``USER_KEYS`` a PUT or PATCH sets; ``None`` or ``""`` means remove the key."""
         unknown = sorted(set(given) - set(allowed))
         if unknown:
-            raise InvalidInput(f"Unknown keys in user config: {', '.join(unknown)}")
+            raise InvalidInput(f"Unknown keys in user config: {short_list(unknown)}")
+        fields = {key: given[key] for key in USER_KEYS if key in given}
         for key in ("email", "title", "description"):
-            if key in given and not isinstance(given[key], str):
+            if fields.get(key) is not None and not isinstance(fields[key], str):
                 raise InvalidInput(f"{key} must be a string")
-        return {k: v for k, v in given.items() if k in USER_KEYS}
+        return fields
+
+    @staticmethod
+    def _merged(config: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+        merged = dict(config)
+        for key, value in fields.items():
+            if value is None or value == "":
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return merged
 
     def create(self, who: Identity, name: str, body: Mapping[str, Any]) -> User:
         check_user_or_index_name(name, "user")
         if not self.policy.may_create_user(who):
             raise Forbidden("no permission to create users")
-        config = self._clean_config(body, ("password", "pwhash", *USER_KEYS))
+        config = self._merged({}, self._user_fields(body, ("password", "pwhash", *USER_KEYS)))
         password = body.get("password")
         pwhash = body.get("pwhash")
         if password is not None and (not isinstance(password, str) or not password):
@@ -151,11 +167,9 @@ class Accounts:
         )
         if not allowed:
             raise Forbidden(f"no permission to modify user {name!r}")
-        config = dict(user.config)
-        config.update(
-            self._clean_config(
-                body, ("password", *USER_KEYS, "username", "indexes", "created", "modified")
-            )
+        shown_only = ("username", "indexes", "created", "modified")  # GET output sent back
+        config = self._merged(
+            user.config, self._user_fields(body, ("password", *USER_KEYS, *shown_only))
         )
         password = body.get("password")
         pwhash = user.pwhash

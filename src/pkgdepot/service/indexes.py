@@ -61,10 +61,12 @@ class Indexes:
         self.catalog = catalog
         self.policy = policy
 
-    def _check_bases(self, config: Mapping[str, Any], own_path: str) -> None:
+    def _check_bases(self, config: Mapping[str, Any], old: Mapping[str, Any] | None = None) -> None:
+        """Bases named anew must exist; ones already listed may have been deleted since."""
         known = self.catalog.snapshot()
+        kept = set(old.get("bases", ())) if old is not None else set()
         for base in config.get("bases", ()):
-            if base not in known and base != own_path:
+            if base not in known and base not in kept:
                 raise InvalidInput(f"base index {base!r} does not exist")
 
     def create(self, who: Identity, user: str, name: str, body: object) -> Index:
@@ -76,7 +78,7 @@ class Indexes:
         if not self.policy.may_create_index(who, user):
             raise Forbidden(f"no permission to create an index for user {user!r}")
         config = indexconfig.new_index_config(user, body)
-        self._check_bases(config, f"{user}/{name}")
+        self._check_bases(config)
         with self._store.transaction(who.user) as tx:
             if tx.index_id(user, name) is not None:
                 raise Conflict(f"index '{user}/{name}' exists")
@@ -89,10 +91,11 @@ class Indexes:
         index = self.catalog.get(user, name)
         if not self.policy.may_modify_index(who, index):
             raise Forbidden(f"no permission to modify index {index.path}")
-        new = indexconfig.apply_patch(index_view(index), body)
-        if noop_is_error and new == index_view(index):
+        old = index_view(index)
+        new = indexconfig.apply_patch(old, body)
+        if noop_is_error and new == old:
             raise InvalidInput("The requested modifications resulted in no changes")
-        self._check_bases(new, index.path)
+        self._check_bases(new, old)
         with self._store.transaction(who.user) as tx:
             tx.put_index(user, name, index.type, _stored(new))
         return self.catalog.get(user, name)

@@ -13,7 +13,7 @@ from pkgdepot import __version__
 from pkgdepot.errors import InvalidInput, NotFound
 from pkgdepot.service.accounts import user_view
 from pkgdepot.service.indexes import index_view
-from pkgdepot.web.context import base_url, flag, identity, json_body, services
+from pkgdepot.web.context import base_url, identity, json_body, services
 from pkgdepot.web.projects import installer_redirect
 from pkgdepot.web.responses import envelope, message
 
@@ -133,7 +133,7 @@ async def index_get(request: Request) -> Response:
     s = services(request)
     index = s.catalog.get(request.path_params["user"], request.path_params["index"])
     view = index_view(index)
-    if not flag(request, "no_projects") and "no_projects" not in request.query_params:
+    if "no_projects" not in request.query_params:  # devpi: present means true, any value
         view["projects"] = await run_in_threadpool(s.store.project_names, index.id)
     return envelope("indexconfig", view)
 

@@ -4,28 +4,47 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 
 from starlette.requests import Request
 
 
-def _decode_pair(value: str) -> tuple[str, str] | None:
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    """What a request carries: a (user, password-or-token) pair, or a header we can't read."""
+
+    user: str = ""
+    secret: str = ""
+    readable: bool = True
+
+
+UNREADABLE = Credentials(readable=False)
+
+
+def _decode_pair(value: str) -> Credentials:
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        return None
+        return UNREADABLE
     user, sep, secret = decoded.partition(":")
     if not sep or not user:
-        return None
-    return user, secret
+        return UNREADABLE
+    return Credentials(user, secret)
 
 
-def credentials(request: Request) -> tuple[str, str] | None:
-    """The (user, password-or-token) a request carries, if any; not checked here."""
+def credentials(request: Request) -> Credentials | None:
+    """The credentials a request carries, if any; not checked here.
+
+    ``X-Devpi-Auth`` (devpi-client) wins over ``Authorization: Basic`` (twine, pip). Other
+    ``Authorization`` schemes are not ours and are ignored.
+    """
     devpi = request.headers.get("x-devpi-auth")
-    if devpi:
+    if devpi is not None:
         return _decode_pair(devpi)
-    authorization = request.headers.get("authorization", "")
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() == "basic" and value:
+    authorization = request.headers.get("authorization")
+    if authorization is None:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() == "basic":
         return _decode_pair(value)
     return None

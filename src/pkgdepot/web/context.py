@@ -8,8 +8,9 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from pkgdepot.domain.names import short_repr
 from pkgdepot.domain.permissions import Identity
-from pkgdepot.errors import InvalidInput, Unauthorized
+from pkgdepot.errors import InvalidInput, TooLarge, Unauthorized
 from pkgdepot.service.container import Services
 from pkgdepot.web.auth import credentials
 
@@ -27,20 +28,32 @@ async def identity(request: Request, *, write: bool) -> Identity:
     given = credentials(request)
     if given is None:
         return ANONYMOUS
-    who = await run_in_threadpool(services(request).accounts.authenticate, *given)
-    if who is None:
-        if write:
-            raise Unauthorized(f"user {given[0]!r} could not be authenticated")
+    who = None
+    if given.readable:
+        accounts = services(request).accounts
+        who = await run_in_threadpool(accounts.authenticate, given.user, given.secret)
+    if who is not None:
+        return who
+    if not write:
         return ANONYMOUS
-    return who
+    if not given.readable:
+        raise Unauthorized("credentials could not be decoded: expected base64 of 'user:secret'")
+    raise Unauthorized(f"user {short_repr(given.user)} could not be authenticated")
 
 
 async def json_body(request: Request) -> Any:
-    body = b""
+    """The request's JSON; an empty body is ``{}``. Larger than ``MAX_JSON_BODY``: 413."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_JSON_BODY:
+        raise TooLarge(f"JSON body is larger than {MAX_JSON_BODY} bytes")
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BODY:
-            raise InvalidInput(f"JSON body is larger than {MAX_JSON_BODY} bytes")
+        size += len(chunk)
+        if size > MAX_JSON_BODY:
+            raise TooLarge(f"JSON body is larger than {MAX_JSON_BODY} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
     if not body.strip():
         return {}
     try:

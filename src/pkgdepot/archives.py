@@ -19,6 +19,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
+from pkgdepot.domain.names import short_repr
 from pkgdepot.errors import InvalidInput
 
 MAX_METADATA_SIZE = 10 * 1024 * 1024
@@ -46,13 +47,13 @@ class DistFilename:
 def parse_dist_filename(filename: str) -> DistFilename:
     """Parse a wheel (PEP 427) or sdist (PEP 625) filename; anything else is refused (PEP 527)."""
     if "/" in filename or "\\" in filename or filename.startswith(".") or "\x00" in filename:
-        raise InvalidInput(f"{filename!r} is not a valid archive name")
+        raise InvalidInput(f"{short_repr(filename)} is not a valid archive name")
     if filename.endswith(".whl"):
         try:
             name, version, _build, _tags = parse_wheel_filename(filename)
         except InvalidWheelFilename:
             raise InvalidInput(
-                f"{filename!r} is not a valid archive name: a wheel is named "
+                f"{short_repr(filename)} is not a valid archive name: a wheel is named "
                 "NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl"
             ) from None
         return DistFilename(name, version, is_wheel=True)
@@ -61,12 +62,12 @@ def parse_dist_filename(filename: str) -> DistFilename:
             name, version = parse_sdist_filename(filename)
         except InvalidSdistFilename:
             raise InvalidInput(
-                f"{filename!r} is not a valid archive name: an sdist is named "
+                f"{short_repr(filename)} is not a valid archive name: an sdist is named "
                 "NAME-VERSION.tar.gz (or .zip)"
             ) from None
         return DistFilename(canonicalize_name(name), version, is_wheel=False)
     raise InvalidInput(
-        f"{filename!r} is not a valid archive name: "
+        f"{short_repr(filename)} is not a valid archive name: "
         "only wheels (.whl) and sdists (.tar.gz, .zip) are accepted"
     )
 

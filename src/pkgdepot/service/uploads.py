@@ -12,12 +12,7 @@ from packaging.version import Version
 
 from pkgdepot import archives
 from pkgdepot.domain.models import Index, ReleaseFile, file_relpath
-from pkgdepot.domain.names import (
-    check_version,
-    is_valid_project_name,
-    normalize_project,
-    version_sort_key,
-)
+from pkgdepot.domain.names import check_version, normalize_project, short_repr, version_sort_key
 from pkgdepot.domain.permissions import ROOT, Identity, Policy
 from pkgdepot.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from pkgdepot.service.clock import iso_seconds, log_when, now
@@ -139,8 +134,9 @@ def _check_digests(fields: Fields, writer: BlobWriter) -> None:
     for field in DIGEST_FIELDS:
         given = _single(fields, field)
         if given and given.strip().lower() != actual[field]:
+            shown = short_repr(given.strip())
             raise InvalidInput(
-                f"{field} {given.strip()!r} does not match the uploaded content ({actual[field]})"
+                f"{field} {shown} does not match the uploaded content ({actual[field]})"
             )
 
 
@@ -192,12 +188,10 @@ class Uploads:
         version = _single(fields, "version")
         if not name:
             raise InvalidInput("missing 'name' field")
-        if not is_valid_project_name(name):
-            raise InvalidInput(f"invalid project name {name!r}")
+        project = normalize_project(name)
         if not version:
             raise InvalidInput("missing 'version' field")
-        check_version(version)
-        return name, normalize_project(name), version
+        return name, project, check_version(version)
 
     def store_file(
         self, who: Identity, index: Index, fields: Fields, filename: str, writer: BlobWriter
@@ -305,8 +299,6 @@ class Uploads:
         name = _single(fields, "name")
         if not name:
             raise InvalidInput("missing 'name' field")
-        if not is_valid_project_name(name):
-            raise InvalidInput(f"invalid project name {name!r}")
         project = normalize_project(name)
         version = self._docs_version(index, project, name, fields)
         if not zipfile.is_zipfile(writer.staged_path()):

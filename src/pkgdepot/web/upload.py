@@ -6,6 +6,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from pkgdepot.domain.names import short_repr
 from pkgdepot.errors import InvalidInput
 from pkgdepot.web.context import identity, services
 from pkgdepot.web.multipart import read_upload_form
@@ -31,7 +32,9 @@ async def upload(request: Request) -> Response:
         action = (form.fields.get(":action") or [""])[0]
         if action not in ACTIONS:
             raise InvalidInput(
-                f"action {action!r} not supported" if action else ":action field not found"
+                f"action {short_repr(action)} not supported"
+                if action
+                else ":action field not found"
             )
         if action == "submit":
             result = await run_in_threadpool(s.uploads.register, who, index, form.fields)

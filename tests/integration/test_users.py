@@ -15,7 +15,7 @@ from tests.support.api_checks import (
     snapshot,
 )
 from tests.support.client import Api, basic, devpi_auth
-from tests.support.server import ROOT_PASSWORD, ServerProcess
+from tests.support.server import ROOT_PASSWORD
 
 Unique = Callable[[str], str]
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -432,67 +432,3 @@ def test_writes_move_the_serial_and_failures_do_not(api: Api, unique: Unique) ->
     assert current_serial(api) == start + 2
     deleted = api.http.delete(f"/{name}", headers=basic(name, "x"))
     assert int(deleted.headers["x-devpi-serial"]) == start + 3
-
-
-# --restrict-modify
-
-
-def test_restrict_modify_root_leaves_users_to_root(
-    start_server: Callable[..., ServerProcess],
-) -> None:
-    server = start_server(extra_args=["--restrict-modify", "root"])
-    api = Api(server.url)
-    try:
-        alice, bob = basic("alice", "secret"), basic("bob", "secret")
-        assert_error(api.http.put("/alice", json={"password": "secret"}), 403, "create users")
-        assert api.http.get("/alice").status_code == 404
-        for name in ("alice", "bob"):
-            reply = api.http.put(f"/{name}", json={"password": "secret"}, headers=api.as_root())
-            assert reply.status_code == 201, reply.text
-        reply = api.http.put("/carol", json={"password": "x"}, headers=alice)
-        assert_error(reply, 403, "no permission to create users")
-        assert api.http.get("/carol").status_code == 404
-
-        before = snapshot(api, "/alice")
-        reply = api.http.patch("/alice", json={"email": "a@example.org"}, headers=alice)
-        assert_error(reply, 403, "no permission to modify user 'alice'")
-        reply = api.http.patch("/alice", json={"password": "stolen"}, headers=bob)
-        assert_error(reply, 403, "no permission to modify user 'alice'")
-        for who in (alice, bob, {}):
-            assert_error(api.http.delete("/alice", headers=who), 403, "no permission to delete")
-        assert snapshot(api, "/alice") == before
-
-        # a user may still change their own password
-        reply = api.http.patch("/alice", json={"password": "new"}, headers=alice)
-        assert result_of(reply, "userpassword")["password"]
-        assert api.login("alice", "new")
-        reply = api.http.patch("/alice", json={"email": "a@example.org"}, headers=api.as_root())
-        assert reply.status_code == 200, reply.text
-        assert user_of(api, "alice")["email"] == "a@example.org"
-        assert api.http.delete("/alice", headers=api.as_root()).status_code == 200
-        assert api.http.get("/alice").status_code == 404
-    finally:
-        api.close()
-
-
-def test_restrict_modify_can_name_several_managers(
-    start_server: Callable[..., ServerProcess],
-) -> None:
-    server = start_server(extra_args=["--restrict-modify", "root,admin"])
-    api = Api(server.url)
-    try:
-        admin = basic("admin", "secret")
-        reply = api.http.put("/admin", json={"password": "secret"}, headers=api.as_root())
-        assert reply.status_code == 201, reply.text
-        reply = api.http.put("/alice", json={"password": "secret"}, headers=admin)
-        assert reply.status_code == 201, reply.text
-        reply = api.http.patch("/alice", json={"title": "managed"}, headers=admin)
-        assert reply.status_code == 200, reply.text
-        assert user_of(api, "alice")["title"] == "managed"
-        before = snapshot(api, "/admin")
-        assert_error(api.http.delete("/admin", headers=admin), 403, "no permission to delete")
-        assert snapshot(api, "/admin") == before
-        assert api.http.delete("/alice", headers=admin).status_code == 200
-        assert api.http.delete("/admin", headers=api.as_root()).status_code == 200
-    finally:
-        api.close()

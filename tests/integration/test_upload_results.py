@@ -12,15 +12,18 @@ import pytest
 
 from tests.support import dists
 from tests.support.uploading import (  # noqa: F401 - fixtures too
+    BOUNDARY,
     DOCS,
     Stage,
     assert_refused,
     download,
+    encode_multipart,
     file_link,
     fixture_make_stage,
     fixture_no_server_errors,
     fixture_stage,
     post,
+    raw_post,
     replaced,
     sdist_with_pkg_info,
     simple_page,
@@ -222,3 +225,11 @@ def test_name_matches_the_filename_after_normalisation(stage: Stage) -> None:
     data = stage.api.http.get(f"/{stage.path}/spelled-out-name/1.0").json()["result"]
     assert data["name"] == "Spelled.Out_Name"
     assert [f["filename"] for f in simple_page(stage, "spelled-out-name")["files"]] == [built[0]]
+
+
+def test_media_type_of_the_upload_is_case_insensitive(stage: Stage) -> None:
+    built = dists.make_wheel("hello-pkg", "2.0")
+    body = encode_multipart(twine_form("hello-pkg", "2.0", built[1]), built)
+    reply = raw_post(stage, body, f"Multipart/Form-Data; boundary={BOUNDARY}")
+    assert reply.status_code == 200, reply.text
+    assert download(stage, file_link(stage, "hello-pkg", built[0])).content == built[1]

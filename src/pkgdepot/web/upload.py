@@ -20,7 +20,7 @@ async def upload(request: Request) -> Response:
     index = s.catalog.get(request.path_params["user"], request.path_params["index"])
     who = await identity(request, write=True)
     s.uploads.check_may_upload(who, index)
-    content_type = request.headers.get("content-type", "")
+    content_type = request.headers.get("content-type", "").lower()  # media types ignore case
     if not content_type.startswith("multipart/form-data"):
         raise InvalidInput("expected a multipart/form-data upload with an ':action' field")
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 ANONYMOUS = ":ANONYMOUS:"
 AUTHENTICATED = ":AUTHENTICATED:"
@@ -79,6 +79,21 @@ class ReleaseFile:
     core_metadata_sha256: str | None = None
     for_relpath: str | None = None
     log: tuple[Mapping[str, Any], ...] = ()
+
+
+class Link(NamedTuple):
+    """One release file as the simple API and the JSON API list it: a light row, cheap to
+    build by the thousand (a project page can have ten thousand of them)."""
+
+    filename: str
+    relpath: str
+    version: str
+    sha256: str
+    size: int
+    upload_time: str
+    requires_python: str | None
+    yanked: str | None
+    core_metadata_sha256: str | None
 
 
 def file_relpath(index_path: str, sha256: str, filename: str) -> str:

@@ -65,9 +65,53 @@ def check_version(version: str) -> str:
     return version
 
 
-def version_sort_key(version: str) -> tuple[int, Version | str]:
-    """Sort key that puts unparsable (legacy, mirrored) versions first."""
+# What ``version_sort_key`` returns: comparable with every other key it returns.
+VersionKey = tuple[int, tuple[object, ...] | str]
+
+
+def version_sort_key(version: str) -> VersionKey:
+    """Sort key that puts unparsable (legacy, mirrored) versions first, then PEP 440 order.
+
+    The key holds only tuples, ints and strings, which compare in C: sorting the thousands of
+    versions of a big project with ``Version`` objects costs ten times as much.
+    """
+    if _PLAIN_RELEASE.fullmatch(version):  # most versions; no need for the full parser
+        return (1, _pep440_key(0, tuple(map(int, version.split("."))), None, None, None, None))
     try:
-        return (1, Version(version))
+        v = Version(version)
     except InvalidVersion:
         return (0, version)
+    return (1, _pep440_key(v.epoch, v.release, v.pre, v.post, v.dev, v.local))
+
+
+_PLAIN_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+# Stand-ins for packaging's infinities in PEP 440 keys: (0,) < (1, value) < (2,).
+_BELOW, _ABOVE = (0,), (2,)
+
+
+def _pep440_key(
+    epoch: int,
+    release: tuple[int, ...],
+    pre: tuple[str, int] | None,
+    post: int | None,
+    dev: int | None,
+    local: str | None,
+) -> tuple[object, ...]:
+    """The order of packaging's ``Version`` comparison, as plain tuples."""
+    trimmed = list(release)
+    while trimmed and trimmed[-1] == 0:
+        trimmed.pop()
+    if pre is None and post is None and dev is not None:
+        pre_key: tuple[object, ...] = _BELOW  # 1.0.dev0 sorts before 1.0a0
+    else:
+        pre_key = _ABOVE if pre is None else (1, *pre)
+    post_key = _BELOW if post is None else (1, post)
+    dev_key = _ABOVE if dev is None else (1, dev)
+    local_key: tuple[object, ...] = _BELOW
+    if local is not None:
+        # Numeric segments sort after alphanumeric ones, numerically; others as strings.
+        segments = (
+            (1, int(part), "") if part.isdigit() else (0, 0, part) for part in local.split(".")
+        )
+        local_key = (1, tuple(segments))
+    return (epoch, tuple(trimmed), pre_key, post_key, dev_key, local_key)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
-from pkgdepot.domain.models import Index, ReleaseFile
+from pkgdepot.domain.models import Index, Link, ReleaseFile
 from pkgdepot.domain.names import version_sort_key
 from pkgdepot.domain.permissions import Identity, Policy
 from pkgdepot.domain.resolve import MirrorDecision, merge_first_wins, visible_order
@@ -25,6 +26,16 @@ class ProjectPage:
     index: str
     project: str
     files: list[ReleaseFile]
+    versions: list[str]
+    hidden_mirrors: list[str]  # mirrors in the chain whose releases the whitelist rule hid
+
+
+@dataclasses.dataclass(frozen=True)
+class SimplePage:
+    """A simple page's content in light rows: what the simple API renders, merged over the chain."""
+
+    project: str
+    links: list[Link]
     versions: list[str]
     hidden_mirrors: list[str]  # mirrors in the chain whose releases the whitelist rule hid
 
@@ -120,6 +131,31 @@ class Projects:
             versions=sorted(versions, key=version_sort_key),
             hidden_mirrors=[i.path for i in chain.order if i.is_mirror and i not in chain.visible],
         )
+
+    def simple_page(self, index: Index, project: str) -> SimplePage:
+        """Built for speed: a project can have thousands of versions and files."""
+        chain = self._existing_chain(index, project)
+        groups = [self._store.links_of_project(i.id, project) for i in chain.with_project]
+        links = merge_first_wins(groups, key=attrgetter("filename"))
+        versions = {link.version for link in links}
+        for i in chain.with_project:
+            versions.update(self._store.versions_of_project(i.id, project))
+        ordered = sorted(versions, key=version_sort_key)
+        # Links are sorted by their version's rank: each version is parsed once, not per file.
+        rank = {version: n for n, version in enumerate(ordered)}
+        links.sort(key=lambda link: (rank[link.version], link.filename))
+        return SimplePage(
+            project=project,
+            links=links,
+            versions=ordered,
+            hidden_mirrors=[i.path for i in chain.order if i.is_mirror and i not in chain.visible],
+        )
+
+    def list_state(self, index: Index) -> tuple[tuple[int, int, int, int], ...]:
+        """Changes whenever the project list of ``index`` may have changed."""
+        order = self.catalog.order(index)
+        counts = self._store.project_list_state([i.id for i in order])
+        return tuple((i.id, i.serial, *counts.get(i.id, (0, 0))) for i in order)
 
     def project_names(self, index: Index) -> list[str]:
         names: set[str] = set()

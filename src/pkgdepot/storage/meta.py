@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pkgdepot.domain.models import Index, ReleaseFile, User
+from pkgdepot.domain.models import Index, Link, ReleaseFile, User
 from pkgdepot.storage import schema
 from pkgdepot.storage.serial import SharedSerial
 
@@ -429,6 +429,37 @@ class MetaStore:
             query = query.where(_t.files.c.kind == kind)
         with self._read() as c:
             return [_file(row, index.path) for row in c.execute(query)]
+
+    def links_of_project(self, index_id: int, project: str) -> list[Link]:
+        """The release files of a project with just what the simple API shows (no JSON columns)."""
+        query = sa.select(*(_t.files.c[name] for name in Link._fields)).where(
+            _t.files.c.index_id == index_id,
+            _t.files.c.project == project,
+            _t.files.c.kind == "releasefile",
+        )
+        with self._read() as c:
+            return list(map(Link._make, c.execute(query).all()))
+
+    def versions_of_project(self, index_id: int, project: str) -> list[str]:
+        query = sa.select(_t.releases.c.version).where(
+            _t.releases.c.index_id == index_id, _t.releases.c.project == project
+        )
+        with self._read() as c:
+            return list(c.execute(query).scalars().all())
+
+    def project_list_state(self, index_ids: Collection[int]) -> dict[int, tuple[int, int]]:
+        """Per index: (number of projects, highest project serial).
+
+        The pair changes whenever the set of names changes: a new or re-created project raises
+        the highest serial, and a deletion alone lowers the count.
+        """
+        query = (
+            sa.select(_t.projects.c.index_id, sa.func.count(), sa.func.max(_t.projects.c.serial))
+            .where(_t.projects.c.index_id.in_(index_ids))
+            .group_by(_t.projects.c.index_id)
+        )
+        with self._read() as c:
+            return {row[0]: (row[1], row[2]) for row in c.execute(query)}
 
     def releases(self, index_id: int, project: str) -> dict[str, dict[str, Any]]:
         with self._read() as c:

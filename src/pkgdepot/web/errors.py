@@ -1,8 +1,13 @@
-"""Map pkgdepot's exceptions to HTTP replies, in one place."""
+"""Map pkgdepot's exceptions to HTTP replies, in one place.
+
+Every error, whoever raises it (our code, or Starlette for an unknown path or method), is a JSON
+``{"message": ...}`` body with the message also in the HTTP reason phrase.
+"""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -16,10 +21,6 @@ log = logging.getLogger("pkgdepot")
 UPLOAD_REALM = 'Basic realm="pkgdepot"'
 
 
-def is_upload_request(request: Request) -> bool:
-    return request.method == "POST" and request.url.path.endswith("/")
-
-
 async def pkgdepot_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PkgdepotError)
     response = message(exc.message, exc.status, reason=True)
@@ -28,10 +29,25 @@ async def pkgdepot_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+def _describe(request: Request, exc: HTTPException) -> str:
+    """Starlette's bare "Not Found" and "Method Not Allowed", made specific."""
+    if exc.detail != HTTPStatus(exc.status_code).phrase:
+        return exc.detail
+    path = request.url.path
+    if exc.status_code == 404:
+        return f"no resource at {path}"
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return f"method {request.method} is not allowed on {path} (allowed: {allowed})"
+    return exc.detail
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    text = exc.detail if isinstance(exc.detail, str) else "error"
-    return message(text, exc.status_code, reason=True)
+    response = message(_describe(request, exc), exc.status_code, reason=True)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -1,6 +1,12 @@
-"""The URL table: every path pkgdepot answers, spelled once. First match wins."""
+"""The URL table: every path spelled once, with one handler per HTTP method.
+
+A path whose method is not served answers 405 with every method the path allows in ``Allow``;
+``HEAD`` is served wherever ``GET`` is.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
@@ -10,6 +16,8 @@ from starlette.routing import BaseRoute, Route
 from pkgdepot.errors import InvalidInput
 from pkgdepot.web import api, files, jsonapi, projects, upload
 from pkgdepot.web.simple import SimpleViews
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 class NameConvertor(Convertor[str]):
@@ -38,58 +46,67 @@ async def push_not_available(request: Request) -> Response:
     raise InvalidInput("push is not available on this server yet; upload with ':action'")
 
 
-def both(path: str) -> list[str]:
-    return [path, path + "/"]
+def route(path: str, handlers: Mapping[str, Handler]) -> Route:
+    """One path served by a handler per method."""
+    table = dict(handlers)
+    if "GET" in table:
+        table.setdefault("HEAD", table["GET"])
+
+    async def dispatch(request: Request) -> Response:
+        return await table[request.method](request)
+
+    return Route(path, dispatch, methods=list(table))
+
+
+def with_and_without_slash(path: str, handlers: Mapping[str, Handler]) -> list[Route]:
+    return [route(path, handlers), route(path + "/", handlers)]
 
 
 def build_routes(simple: SimpleViews) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
-        Route("/", api.root, methods=["GET"]),
-        Route("/+api", api.api_config, methods=["GET"]),
-        Route("/+status", api.status, methods=["GET"]),
-        Route("/+login", api.login, methods=["POST"]),
-        Route(U + "/+api", api.api_config, methods=["GET"]),
-        Route(UI + "/+api", api.api_config, methods=["GET"]),
+        route("/", {"GET": api.root}),
+        route("/+api", {"GET": api.api_config}),
+        route("/+status", {"GET": api.status}),
+        route("/+login", {"POST": api.login}),
+        route(U + "/+api", {"GET": api.api_config}),
+        route(UI + "/+api", {"GET": api.api_config}),
     ]
     for simple_dir in ("+simple", "simple"):
         base = f"{UI}/{simple_dir}"
         routes += [
-            Route(base + "/", simple.project_list, methods=["GET"]),
-            Route(base, add_slash, methods=["GET"]),
-            Route(base + "/{project}/", simple.project_page, methods=["GET"]),
-            Route(base + "/{project}", simple.project_page, methods=["GET"]),
+            route(base, {"GET": add_slash}),
+            route(base + "/", {"GET": simple.project_list}),
+            *with_and_without_slash(base + "/{project}", {"GET": simple.project_page}),
         ]
     routes += [
-        Route(UI + "/+f/{rest:path}", files.get_file, methods=["GET"]),
-        Route(UI + "/+f/{rest:path}", files.delete_file, methods=["DELETE"]),
-        Route(UI + "/pypi/{project}/json", jsonapi.project_json, methods=["GET"]),
-        Route(UI + "/pypi/{project}/{version}/json", jsonapi.version_json, methods=["GET"]),
+        route(UI + "/+f/{rest:path}", {"GET": files.get_file, "DELETE": files.delete_file}),
+        route(UI + "/pypi/{project}/json", {"GET": jsonapi.project_json}),
+        route(UI + "/pypi/{project}/{version}/json", {"GET": jsonapi.version_json}),
     ]
-    for path in both(UI + "/{project:name}/{version:name}"):
-        routes += [
-            Route(path, projects.version_get, methods=["GET"]),
-            Route(path, projects.version_delete, methods=["DELETE"]),
-            Route(path, projects.version_patch, methods=["PATCH"]),
-        ]
-    for path in both(UI + "/{project:name}"):
-        routes += [
-            Route(path, projects.project_get, methods=["GET"]),
-            Route(path, projects.project_delete, methods=["DELETE"]),
-        ]
-    routes.append(Route(UI + "/", upload.upload, methods=["POST"]))
-    for path in both(UI):
-        routes += [
-            Route(path, api.index_get, methods=["GET"]),
-            Route(path, api.index_put, methods=["PUT"]),
-            Route(path, api.index_patch, methods=["PATCH"]),
-            Route(path, api.index_delete, methods=["DELETE"]),
-            Route(path, push_not_available, methods=["POST", "PUSH"]),
-        ]
-    for path in both(U):
-        routes += [
-            Route(path, api.user_get, methods=["GET"]),
-            Route(path, api.user_put, methods=["PUT"]),
-            Route(path, api.user_patch, methods=["PATCH"]),
-            Route(path, api.user_delete, methods=["DELETE"]),
-        ]
+    version_handlers = {
+        "GET": projects.version_get,
+        "DELETE": projects.version_delete,
+        "PATCH": projects.version_patch,
+    }
+    routes += with_and_without_slash(UI + "/{project:name}/{version:name}", version_handlers)
+    project_handlers = {"GET": projects.project_get, "DELETE": projects.project_delete}
+    routes += with_and_without_slash(UI + "/{project:name}", project_handlers)
+    index_handlers = {
+        "GET": api.index_get,
+        "PUT": api.index_put,
+        "PATCH": api.index_patch,
+        "DELETE": api.index_delete,
+        "PUSH": push_not_available,
+    }
+    routes += [
+        route(UI, {**index_handlers, "POST": push_not_available}),
+        route(UI + "/", {**index_handlers, "POST": upload.upload}),
+    ]
+    user_handlers = {
+        "GET": api.user_get,
+        "PUT": api.user_put,
+        "PATCH": api.user_patch,
+        "DELETE": api.user_delete,
+    }
+    routes += with_and_without_slash(U, user_handlers)
     return routes

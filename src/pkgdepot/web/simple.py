@@ -1,8 +1,10 @@
 """The simple API (PEP 503/691): project lists and project pages, from a rendered-page cache.
 
-A warm page costs one memory-mapped read of the global serial and a dict lookup. When the serial
-has moved, the page's own state (serials of the chain's indexes and of the project in each) is
-compared before anything is rendered again, so writes elsewhere cost a single query.
+A warm page costs one memory-mapped read of the global serial and a dict lookup, on the event
+loop: no thread hop, no query. When the serial has moved, a worker thread reads the page's own
+*state* (the serials of the indexes in the chain and of the project on each); unchanged state
+means the cached bytes are still right, so writes elsewhere cost one small query. Only a
+changed state renders the page again.
 """
 
 from __future__ import annotations
@@ -12,124 +14,195 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from functools import lru_cache
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pkgdepot.domain.models import Index
 from pkgdepot.domain.names import normalize_project
-from pkgdepot.errors import NotAcceptable
+from pkgdepot.errors import NotAcceptable, NotFound
+from pkgdepot.service.container import Services
 from pkgdepot.web import render
 from pkgdepot.web.context import services
-from pkgdepot.web.negotiate import SIMPLE_JSON, TEXT_HTML, choose
+from pkgdepot.web.negotiate import SIMPLE_HTML, SIMPLE_JSON, SIMPLE_OFFERS, TEXT_HTML, choose
 
-CACHE_ENTRIES = 8192
+MAX_ENTRIES = 8192
+MAX_BYTES = 256 * 1024 * 1024
+LOCK_STRIPES = 64
+CONTENT_TYPES = {
+    TEXT_HTML: "text/html; charset=utf-8",
+    SIMPLE_HTML: SIMPLE_HTML,
+    SIMPLE_JSON: SIMPLE_JSON,
+}
+# The same bytes serve text/html and v1+html, but each representation has its own ETag.
+ETAG_SUFFIX = {TEXT_HTML: "h", SIMPLE_HTML: "v", SIMPLE_JSON: "j"}
+NOT_ACCEPTABLE = (
+    "none of the media types the client accepts is offered; the simple API offers "
+    + ", ".join(SIMPLE_OFFERS)
+    + " (and the application/vnd.pypi.simple.latest+json/+html aliases)"
+)
+
+Key = tuple[str, str, str, str]  # user, index, project ("" for the project list), format
+# How a page was served, in the X-Pkgdepot-Cache header: from the cache without a look at the
+# database, after finding its state unchanged, or freshly rendered.
+HIT, REVALIDATED, RENDERED = "hit", "revalidated", "rendered"
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Rendered:
-    serial: int
+    serial: int  # the global serial at which ``state`` was last found current
     state: Hashable
     body: bytes
-    etag: str
+    digest: str
 
 
 class PageCache:
-    """Rendered pages by (index, project, format); bounded, least recently used dropped."""
+    """Rendered pages, least recently used dropped beyond a number of entries or of bytes."""
 
-    def __init__(self, max_entries: int = CACHE_ENTRIES) -> None:
-        self._entries: OrderedDict[tuple[str, str, str], Rendered] = OrderedDict()
-        self._max = max_entries
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+        self._entries: OrderedDict[Key, Rendered] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str]) -> Rendered | None:
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def size(self) -> int:
+        return self._bytes
+
+    def get(self, key: Key) -> Rendered | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
             return entry
 
-    def put(self, key: tuple[str, str, str], entry: Rendered) -> None:
+    def put(self, key: Key, entry: Rendered) -> None:
         with self._lock:
+            self._remove(key)
+            if len(entry.body) > self._max_bytes:
+                return
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            self._bytes += len(entry.body)
+            while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+    def drop(self, key: Key) -> None:
+        with self._lock:
+            self._remove(key)
+
+    def _remove(self, key: Key) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old.body)
 
 
-def _content_type(media: str) -> str:
-    return "text/html; charset=utf-8" if media == TEXT_HTML else media
+# Installers send the same few Accept headers: each short one is negotiated once.
+_choose_memo = lru_cache(maxsize=256)(choose)
+MEMO_ACCEPT_LENGTH = 256
 
 
-def _negotiate(request: Request) -> tuple[str, str]:
-    media = choose(request.headers.get("accept"))
+def _negotiate(request: Request) -> str:
+    accept = request.headers.get("accept")
+    if accept is None or len(accept) <= MEMO_ACCEPT_LENGTH:
+        media = _choose_memo(accept)
+    else:
+        media = choose(accept)
     if media is None:
-        raise NotAcceptable(
-            "none of the accepted media types is offered: "
-            "text/html, application/vnd.pypi.simple.v1+html, application/vnd.pypi.simple.v1+json"
-        )
-    return media, "json" if media == SIMPLE_JSON else "html"
+        raise NotAcceptable(NOT_ACCEPTABLE)
+    return media
 
 
-def _reply(request: Request, entry: Rendered, media: str) -> Response:
-    etag = f'"{entry.etag}-{"j" if media == SIMPLE_JSON else "h"}"'
-    headers = {"ETag": etag, "Vary": "Accept"}
-    if_none_match = request.headers.get("if-none-match", "")
-    if etag in (tag.strip() for tag in if_none_match.split(",")) or if_none_match.strip() == "*":
+def _matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 weak comparison, as If-None-Match uses."""
+    if if_none_match.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
+
+
+def _reply(request: Request, served: tuple[Rendered, str], media: str) -> Response:
+    entry, how = served
+    etag = f'"{entry.digest}-{ETAG_SUFFIX[media]}"'
+    headers = {"ETag": etag, "Vary": "Accept", "X-Pkgdepot-Cache": how}
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    return Response(entry.body, media_type=_content_type(media), headers=headers)
+    return Response(entry.body, media_type=CONTENT_TYPES[media], headers=headers)
 
 
-def _make(serial: int, state: Hashable, body: bytes) -> Rendered:
-    return Rendered(serial, state, body, hashlib.sha256(body).hexdigest()[:32])
+def _format(media: str) -> str:
+    return "json" if media == SIMPLE_JSON else "html"
 
 
 class SimpleViews:
-    def __init__(self) -> None:
-        self.cache = PageCache()
+    def __init__(self, cache: PageCache | None = None) -> None:
+        self.cache = cache or PageCache()
+        self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
-    async def _cached(
+    async def _page(
         self,
-        key: tuple[str, str, str],
+        s: Services,
+        key: Key,
         state_of: Callable[[], Hashable],
         render_body: Callable[[], bytes],
-        serial: int,
-    ) -> Rendered:
+    ) -> tuple[Rendered, str]:
+        serial = s.store.serial.get()
         entry = self.cache.get(key)
-        if entry is not None and entry.serial == serial:
-            return entry
+        if entry is not None and entry.serial >= serial:
+            return entry, HIT
+        return await run_in_threadpool(self._refresh, key, serial, state_of, render_body)
 
-        def refresh() -> Rendered:
-            state = state_of()
-            if entry is not None and entry.state == state:
-                entry.serial = serial
-                return entry
-            fresh = _make(serial, state, render_body())
+    def _refresh(
+        self,
+        key: Key,
+        serial: int,
+        state_of: Callable[[], Hashable],
+        render_body: Callable[[], bytes],
+    ) -> tuple[Rendered, str]:
+        # One thread per page renders it; others asking meanwhile wait and take the result.
+        with self._locks[hash(key) % LOCK_STRIPES]:
+            entry = self.cache.get(key)
+            if entry is not None and entry.serial >= serial:
+                return entry, HIT
+            try:
+                state = state_of()
+                if entry is not None and entry.state == state:
+                    fresh, how = dataclasses.replace(entry, serial=serial), REVALIDATED
+                else:
+                    # The state is read before the body: a write in between makes the state
+                    # older than the body, which costs one more render later, never a stale page.
+                    body = render_body()
+                    digest = hashlib.sha256(body).hexdigest()[:32]
+                    fresh, how = Rendered(serial, state, body, digest), RENDERED
+            except NotFound:
+                self.cache.drop(key)
+                raise
             self.cache.put(key, fresh)
-            return fresh
-
-        return await run_in_threadpool(refresh)
-
-    def _index(self, request: Request) -> Index:
-        return services(request).catalog.get(
-            request.path_params["user"], request.path_params["index"]
-        )
+            return fresh, how
 
     async def project_list(self, request: Request) -> Response:
-        media, fmt = _negotiate(request)
+        media = _negotiate(request)
+        fmt = _format(media)
         s = services(request)
-        index = self._index(request)
-        serial = s.store.serial.get()
+        user, name = request.path_params["user"], request.path_params["index"]
+
+        def state() -> Hashable:
+            return s.projects.list_state(s.catalog.get(user, name))
 
         def body() -> bytes:
+            index = s.catalog.get(user, name)
             names = s.projects.project_names(index)
             if fmt == "json":
                 return render.index_json(names)
             return render.index_html(f"Simple index of {index.path}", names)
 
-        entry = await self._cached((index.path, "", fmt), lambda: serial, body, serial)
-        return _reply(request, entry, media)
+        served = await self._page(s, (user, name, "", fmt), state, body)
+        return _reply(request, served, media)
 
     async def project_page(self, request: Request) -> Response:
         given = request.path_params["project"]
@@ -138,27 +211,25 @@ class SimpleViews:
             prefix = request.url.path.rsplit(given, 1)[0]
             target = request.url.replace(path=f"{prefix}{project}/")
             return RedirectResponse(str(target), status_code=301)
-        media, fmt = _negotiate(request)
+        media = _negotiate(request)
+        fmt = _format(media)
         s = services(request)
-        index = self._index(request)
-        serial = s.store.serial.get()
+        user, name = request.path_params["user"], request.path_params["index"]
+
+        def state() -> Hashable:
+            return s.projects.state(s.catalog.get(user, name), project)
 
         def body() -> bytes:
-            page = s.projects.page(index, project)
+            page = s.projects.simple_page(s.catalog.get(user, name), project)
             if fmt == "json":
-                return render.project_json(project, page.files, page.versions)
+                return render.project_json(project, page.links, page.versions)
             note = None
             if page.hidden_mirrors:
                 note = (
                     "Because this project isn't in the mirror_whitelist, no releases from "
                     f"{', '.join(page.hidden_mirrors)} are included."
                 )
-            return render.project_html(project, page.files, note)
+            return render.project_html(project, page.links, note)
 
-        entry = await self._cached(
-            (index.path, project, fmt),
-            lambda: s.projects.state(index, project),
-            body,
-            serial,
-        )
-        return _reply(request, entry, media)
+        served = await self._page(s, (user, name, project, fmt), state, body)
+        return _reply(request, served, media)

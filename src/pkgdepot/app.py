@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -21,7 +22,6 @@ from pkgdepot.service.container import Services
 from pkgdepot.service.indexes import Catalog, Indexes
 from pkgdepot.service.projects import Projects
 from pkgdepot.service.uploads import Uploads
-from pkgdepot.storage import migrate
 from pkgdepot.storage.blobs_fs import FsBlobStore
 from pkgdepot.storage.meta import MetaStore
 from pkgdepot.storage.serial import SharedSerial
@@ -62,31 +62,41 @@ def open_services(settings: Settings) -> Services:
     )
 
 
-def initialize(settings: Settings) -> str | None:
-    """Make the server directory ready; returns root's password if one was generated.
+@dataclasses.dataclass(frozen=True)
+class Initialized:
+    """What ``initialize`` did: nothing (``created`` false), or set the directory up."""
 
-    Safe to run on an initialised directory: it then only applies pending migrations.
+    created: bool
+    generated_password: str | None = None  # root's password, if pkgdepot chose it
+
+
+def initialize(settings: Settings) -> Initialized:
+    """Make the server directory ready.
+
+    Safe to run again, and after an interrupted run: an initialised directory only gets its
+    pending migrations; the directory is marked initialised only once root exists.
     """
     directory = ServerDir(settings.serverdir)
     directory.prepare()
     store = open_store(directory)
     try:
-        migrate.upgrade(store._writer)
+        store.upgrade_schema()
         if directory.is_initialized():
-            return None
+            return Initialized(created=False)
         generated = None
-        password = settings.root_password
-        if password is None:
-            password = generated = secrets.token_urlsafe(18)
-            write_private(directory.root_password, (password + "\n").encode())
+        if store.get_user(ROOT) is None:
+            password = settings.root_password
+            if password is None:
+                password = generated = secrets.token_urlsafe(18)
+                write_private(directory.root_password, (password + "\n").encode())
+            else:
+                directory.root_password.unlink(missing_ok=True)  # left by an interrupted run
+            accounts = Accounts(
+                store, directory.read_secret(), settings.token_expiry, Policy(frozenset())
+            )
+            accounts.create(Identity(ROOT), ROOT, {"password": password})
         directory.mark_initialized()
-        services = open_services(settings)
-        try:
-            if services.store.get_user(ROOT) is None:
-                services.accounts.create(Identity(ROOT), ROOT, {"password": password})
-        finally:
-            services.store.close()
-        return generated
+        return Initialized(created=True, generated_password=generated)
     finally:
         store.close()
 

@@ -7,13 +7,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from pkgdepot import __version__
 from pkgdepot.config import FIELDS, Settings, field_kind, load_settings
 from pkgdepot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pkgdepot.app import Initialized
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,12 +57,23 @@ def _settings(config_file: Path | None, values: dict[str, Any]) -> Settings:
         raise click.UsageError(str(error)) from None
 
 
-def _announce_password(settings: Settings, generated: str | None) -> None:
-    if generated is not None:
+def _announce(settings: Settings, done: Initialized) -> None:
+    if done.generated_password is not None:
         click.echo(
-            f"Created user 'root' with password: {generated}\n"
+            f"Created user 'root' with password: {done.generated_password}\n"
             f"(shown once; also in {settings.serverdir / 'root-password.txt'}, mode 0600)"
         )
+
+
+def _initialize(settings: Settings) -> Initialized:
+    from pkgdepot.app import initialize
+
+    try:
+        done = initialize(settings)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    _announce(settings, done)
+    return done
 
 
 @click.group()
@@ -72,29 +86,22 @@ def main() -> None:
 @setting_options(INIT_SETTINGS)
 def init(config_file: Path | None, **values: Any) -> None:
     """Initialise a server directory: database, secret, and the root user."""
-    from pkgdepot.app import initialize
-
     settings = _settings(config_file, values)
-    try:
-        generated = initialize(settings)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-    _announce_password(settings, generated)
-    click.echo(f"Server directory ready: {settings.serverdir}")
+    if _initialize(settings).created:
+        click.echo(f"Server directory ready: {settings.serverdir}")
+    else:
+        click.echo(f"Server directory already initialised, left as it was: {settings.serverdir}")
 
 
 @main.command()
 @setting_options(SERVE_SETTINGS)
 def serve(config_file: Path | None, **values: Any) -> None:
     """Serve the indexes (initialising an empty server directory first)."""
-    from pkgdepot.app import SETTINGS_VARIABLE, initialize, prepare_to_serve
+    settings = _settings(config_file, values)
+    from pkgdepot.app import SETTINGS_VARIABLE, prepare_to_serve
     from pkgdepot.web.server import bind, run
 
-    settings = _settings(config_file, values)
-    try:
-        _announce_password(settings, initialize(settings))
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+    _initialize(settings)
     prepare_to_serve(settings)
     try:
         sock = bind(settings.host, settings.port)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,15 @@ ENV_PREFIX = "PKGDEPOT_"
 _NOT_SETTINGS = frozenset({ENV_PREFIX + "CONFIG", ENV_PREFIX + "SETTINGS_JSON"})
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (which a container or ``taskset`` may limit)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 4))
+    return max(1, min(usable_cores(), 4))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,8 +120,11 @@ def _coerce(name: str, value: object, origin: str) -> object:
     return Path(value) if kind is Path else value
 
 
-def _check_keys(values: Mapping[str, object], origin: str, spell: str = "{}") -> None:
-    unknown = sorted(spell.format(key) for key in values if key not in FIELDS)
+def _check_keys(
+    values: Mapping[str, object], origin: str, spell: Callable[[str], str] = str
+) -> None:
+    """Refuse unknown keys, naming each as the user spelled it (``spell`` turns a key back)."""
+    unknown = sorted(spell(key) for key in values if key not in FIELDS)
     if unknown:
         raise ConfigError(f"{origin}: unknown setting(s): {', '.join(unknown)}")
 
@@ -159,7 +169,7 @@ def load_settings(
             {k: _coerce(k, v, f"config file {config_file}") for k, v in file_values.items()}
         )
     env_values = environment_values(environ)
-    _check_keys(env_values, "environment", spell=ENV_PREFIX + "{}")
+    _check_keys(env_values, "environment", spell=lambda key: ENV_PREFIX + key.upper())
     for key, value in env_values.items():
         merged[key] = _coerce(key, value, f"environment {ENV_PREFIX}{key.upper()}")
     cli_values = {k: v for k, v in (cli or {}).items() if v is not None}

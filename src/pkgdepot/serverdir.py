@@ -1,4 +1,4 @@
-"""The server directory: its layout, and initialising an empty one."""
+"""The server directory: its layout, and preparing an empty one."""
 
 from __future__ import annotations
 
@@ -13,6 +13,22 @@ from pathlib import Path
 from pkgdepot.errors import ConfigError
 
 FORMAT = 1
+DATABASE = "db.sqlite"
+PRIVATE_FILES = (".pkgdepot.json", ".secret", "root-password.txt")  # see write_private
+# Everything pkgdepot itself puts in a server directory. A directory holding anything else
+# that is not (yet) marked as ours belongs to someone else and is never taken over.
+OWN_NAMES = frozenset(
+    {
+        *PRIVATE_FILES,
+        *(name + ".tmp" for name in PRIVATE_FILES),
+        DATABASE,
+        DATABASE + "-wal",
+        DATABASE + "-shm",
+        DATABASE + "-journal",
+        "+blobs",
+        ".serial",
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +41,7 @@ class ServerDir:
 
     @property
     def database(self) -> Path:
-        return self.root / "db.sqlite"
+        return self.root / DATABASE
 
     @property
     def blobs(self) -> Path:
@@ -55,26 +71,36 @@ class ServerDir:
         return base64.b64decode(self.secret.read_bytes())
 
     def prepare(self) -> None:
-        """Create the directory tree and the secrets; refuse one that holds something else."""
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        others = [p.name for p in self.root.iterdir() if not p.name.startswith(".")]
-        if others and not self.is_initialized():
+        """Create the directory tree and the secret; refuse one that holds something else."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.is_initialized():
+                others = sorted(p.name for p in self.root.iterdir() if p.name not in OWN_NAMES)
+                if others:
+                    raise ConfigError(
+                        f"{self.root} is not empty and not a pkgdepot server directory: "
+                        f"{', '.join(others[:5])}{', ...' if len(others) > 5 else ''}"
+                    )
+            self.blobs.mkdir(exist_ok=True)
+            if not self.secret.exists():
+                write_private(self.secret, base64.b64encode(secrets.token_bytes(32)))
+        except OSError as error:
             raise ConfigError(
-                f"{self.root} is not empty and not a pkgdepot server directory: "
-                f"{', '.join(sorted(others)[:5])}"
-            )
-        self.blobs.mkdir(exist_ok=True)
-        if not self.secret.exists():
-            write_private(self.secret, base64.b64encode(secrets.token_bytes(32)))
+                f"cannot use {self.root} as server directory: {error.strerror}"
+            ) from None
 
     def mark_initialized(self) -> None:
-        self.marker.write_text(json.dumps({"format": FORMAT, "uuid": uuid.uuid4().hex}) + "\n")
+        """The last step of initialisation: from now on the directory is ours."""
+        data = json.dumps({"format": FORMAT, "uuid": uuid.uuid4().hex}) + "\n"
+        write_private(self.marker, data.encode())
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write a file only its owner may read (mode 0600 from the start)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write a file only its owner may read (mode 0600 from the start), all or nothing."""
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as stream:
         stream.write(data)
         stream.flush()
         os.fsync(stream.fileno())
+    os.replace(temporary, path)

@@ -180,6 +180,7 @@ class Transaction:
                     index_id=index_id, name=project, display_name=display_name, serial=self.serial
                 )
             )
+        self._record("project", index_id=index_id, project=project)
 
     def put_release(
         self, index_id: int, project: str, version: str, metadata: Mapping[str, Any]
@@ -319,6 +320,17 @@ class MetaStore:
         self._writer = writer
         self.serial = serial
 
+    def upgrade_schema(self) -> None:
+        """Apply pending Alembic migrations (once, before any worker runs)."""
+        from pkgdepot.storage import migrate  # Alembic is slow to import; workers never need it
+
+        migrate.upgrade(self._writer)
+
+    def schema_is_current(self) -> bool:
+        from pkgdepot.storage import migrate
+
+        return migrate.is_current(self._reader)
+
     def sync_serial(self) -> int:
         """Copy the database's serial into the shared serial (at start-up)."""
         current = self._read_serial()
@@ -332,15 +344,25 @@ class MetaStore:
 
     @contextmanager
     def transaction(self, who: str | None) -> Iterator[Transaction]:
-        with self._writer.begin() as connection:
+        """A write transaction under the next serial, committed when the block ends.
+
+        An exception rolls everything back and uses no serial; so does a block that changed
+        nothing. The writer engine begins with ``BEGIN IMMEDIATE``, so reading the last serial
+        and appending the next one cannot interleave with another process's transaction.
+        """
+        with self._writer.connect() as connection, connection.begin() as database_tx:
             last = connection.execute(sa.select(sa.func.max(_t.changelog.c.serial))).scalar()
             tx = Transaction(connection, int(last or 0) + 1)
             yield tx
+            if not tx.changes:
+                database_tx.rollback()
+                return
             connection.execute(
                 sa.insert(_t.changelog).values(
                     serial=tx.serial, created=time.time(), who=who, changes=tx.changes
                 )
             )
+        # Only after the commit: a reader that sees the new serial must also see the new rows.
         self.serial.advance(tx.serial)
 
     def close(self) -> None:

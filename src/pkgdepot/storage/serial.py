@@ -10,6 +10,7 @@ import fcntl
 import mmap
 import os
 import struct
+import threading
 from pathlib import Path
 
 _FORMAT = "<q"
@@ -27,6 +28,8 @@ class SharedSerial:
             os.close(fd)
             raise
         self._fd = fd
+        # flock excludes other processes only: threads share this descriptor's lock.
+        self._thread_lock = threading.Lock()
 
     def get(self) -> int:
         value: int = struct.unpack_from(_FORMAT, self._map)[0]
@@ -34,16 +37,23 @@ class SharedSerial:
 
     def advance(self, serial: int) -> None:
         """Record a committed serial; never moves backwards, whatever order writers finish in."""
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            if serial > self.get():
-                struct.pack_into(_FORMAT, self._map, 0, serial)
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        with self._thread_lock:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                if serial > self.get():
+                    struct.pack_into(_FORMAT, self._map, 0, serial)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def reset(self, serial: int) -> None:
-        """Set the serial from the database at start-up."""
-        struct.pack_into(_FORMAT, self._map, 0, serial)
+        """Set the serial from the database at start-up (it may be behind, or ahead if the
+        database was restored from a backup)."""
+        with self._thread_lock:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                struct.pack_into(_FORMAT, self._map, 0, serial)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self._map.close()

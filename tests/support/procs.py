@@ -28,6 +28,11 @@ def peak_rss_bytes(pid: int) -> int:
     raise AssertionError(f"no VmHWM for process {pid}")
 
 
+def reset_peak_rss(pid: int) -> None:
+    """Start ``VmHWM`` afresh from the current resident size (Linux ``clear_refs`` value 5)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 def _socket_inodes(pid: int) -> set[str]:
     inodes = set()
     fd_dir = Path(f"/proc/{pid}/fd")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from packaging.utils import canonicalize_name
@@ -69,11 +70,13 @@ def check_version(version: str) -> str:
 VersionKey = tuple[int, tuple[object, ...] | str]
 
 
+@functools.lru_cache(maxsize=32768)
 def version_sort_key(version: str) -> VersionKey:
     """Sort key that puts unparsable (legacy, mirrored) versions first, then PEP 440 order.
 
     The key holds only tuples, ints and strings, which compare in C: sorting the thousands of
-    versions of a big project with ``Version`` objects costs ten times as much.
+    versions of a big project with ``Version`` objects costs ten times as much. Keys are
+    remembered, so a page rendered again after an upload parses only the new version.
     """
     if _PLAIN_RELEASE.fullmatch(version):  # most versions; no need for the full parser
         return (1, _pep440_key(0, tuple(map(int, version.split("."))), None, None, None, None))

@@ -24,6 +24,7 @@ TO_ROOT = "../../../../"
 _URL_SAFE = "/+!~"
 # Characters that are the same URL-quoted, HTML-escaped or not.
 _is_plain = re.compile(r"[A-Za-z0-9._~!+/-]*").fullmatch
+_is_hex = re.compile(r"[0-9a-f]*").fullmatch
 
 
 def _url(path: str) -> str:
@@ -39,18 +40,17 @@ def file_url(relpath: str) -> str:
     return TO_ROOT + _url(relpath)
 
 
-class _Attributes:
-    """``name="value"`` HTML attributes, each distinct value escaped once."""
+def _hash(value: str) -> str:
+    """Hex digests need no escaping; anything else stored as one gets it."""
+    return value if _is_hex(value) else escape(value)
 
-    def __init__(self, name: str) -> None:
-        self._template = f' {name}="{{}}"'
-        self._done: dict[str, str] = {}
 
-    def __call__(self, value: str) -> str:
-        done = self._done.get(value)
-        if done is None:
-            done = self._done[value] = self._template.format(escape(value))
-        return done
+def _attribute(name: str, value: str, done: dict[str, str]) -> str:
+    """`` name="value"``, escaped once per distinct value and page."""
+    attribute = done.get(value)
+    if attribute is None:
+        attribute = done[value] = f' {name}="{escape(value)}"'
+    return attribute
 
 
 def _html(title: str, lines: Iterable[str]) -> bytes:
@@ -64,21 +64,22 @@ def _html(title: str, lines: Iterable[str]) -> bytes:
 
 
 def project_html(project: str, files: Sequence[Link], note: str | None = None) -> bytes:
-    requires_python = _Attributes("data-requires-python")
-    yanked_attr = _Attributes("data-yanked")
+    requires_python: dict[str, str] = {}
+    yanked_reasons: dict[str, str] = {}
     lines = [f"    <p>{escape(note)}</p>\n"] if note else []
     for filename, relpath, _, sha256, _, _, python, yanked, metadata in files:
-        extra = ""
-        if python:
-            extra = requires_python(python)
+        if _is_plain(relpath) and relpath.endswith(filename):  # the usual case: one check
+            href, text = relpath, filename
+        else:
+            href, text = quote(relpath, safe=_URL_SAFE), escape(filename)
+        extra = _attribute("data-requires-python", python, requires_python) if python else ""
         if yanked is not None:
-            extra += yanked_attr(yanked)
+            extra += _attribute("data-yanked", yanked, yanked_reasons)
         if metadata:
-            value = f"sha256={_text(metadata)}"
+            value = f"sha256={_hash(metadata)}"
             extra += f' data-core-metadata="{value}" data-dist-info-metadata="{value}"'
         lines.append(
-            f'    <a href="{TO_ROOT}{_url(relpath)}#sha256={_text(sha256)}"{extra}>'
-            f"{_text(filename)}</a><br>\n"
+            f'    <a href="{TO_ROOT}{href}#sha256={_hash(sha256)}"{extra}>{text}</a><br>\n'
         )
     return _html(f"Links for {project}", lines)
 

@@ -4,7 +4,10 @@ A warm page costs one memory-mapped read of the global serial and a dict lookup,
 loop: no thread hop, no query. When the serial has moved, a worker thread reads the page's own
 *state* (the serials of the indexes in the chain and of the project on each); unchanged state
 means the cached bytes are still right, so writes elsewhere cost one small query. Only a
-changed state renders the page again.
+changed state renders the page again. ``X-Pkgdepot-Cache`` on each reply says which of the
+three happened (``hit``, ``revalidated``, ``rendered``).
+
+The ETag is a digest of the bytes, so every worker process gives the same page the same ETag.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from pkgdepot.service.indexes import Catalog
 from pkgdepot.storage.meta import MetaStore
 
 Href = Callable[[str], str]  # relpath -> absolute URL
+_filename, _version = attrgetter("filename"), attrgetter("version")
 MAX_YANK_REASON = 500
 
 
@@ -136,16 +137,17 @@ class Projects:
         """Built for speed: a project can have thousands of versions and files."""
         chain = self._existing_chain(index, project)
         groups = [self._store.links_of_project(i.id, project) for i in chain.with_project]
-        links = groups[0] if len(groups) == 1 else merge_first_wins(groups, attrgetter("filename"))
+        links = groups[0] if len(groups) == 1 else merge_first_wins(groups, _filename)
         # A dict, not a set: the order the rows come in is close to the sorted order, which
         # makes sorting thousands of versions several times cheaper.
-        versions = dict.fromkeys(link.version for link in links)
+        versions = dict.fromkeys(map(_version, links))
         for i in chain.with_project:
             versions.update(dict.fromkeys(self._store.versions_of_project(i.id, project)))
         ordered = sorted(versions, key=version_sort_key)
-        # By version, then filename: each version is parsed once, not once per file.
+        # By version, then filename; each version is parsed once, not once per file.
         rank = {version: n for n, version in enumerate(ordered)}
-        links.sort(key=lambda link: (rank[link.version], link.filename))
+        links.sort(key=_filename)
+        links.sort(key=lambda link: rank[link.version])  # stable: filenames stay sorted
         return SimplePage(
             project=project,
             links=links,

@@ -40,19 +40,6 @@ def file_url(relpath: str) -> str:
     return TO_ROOT + _url(relpath)
 
 
-def _hash(value: str) -> str:
-    """Hex digests need no escaping; anything else stored as one gets it."""
-    return value if _is_hex(value) else escape(value)
-
-
-def _attribute(name: str, value: str, done: dict[str, str]) -> str:
-    """`` name="value"``, escaped once per distinct value and page."""
-    attribute = done.get(value)
-    if attribute is None:
-        attribute = done[value] = f' {name}="{escape(value)}"'
-    return attribute
-
-
 def _html(title: str, lines: Iterable[str]) -> bytes:
     head = (
         "<!DOCTYPE html>\n<html>\n  <head>\n"
@@ -64,23 +51,31 @@ def _html(title: str, lines: Iterable[str]) -> bytes:
 
 
 def project_html(project: str, files: Sequence[Link], note: str | None = None) -> bytes:
-    requires_python: dict[str, str] = {}
-    yanked_reasons: dict[str, str] = {}
+    requires_python: dict[str, str] = {}  # each distinct value escaped once per page
     lines = [f"    <p>{escape(note)}</p>\n"] if note else []
+    append = lines.append
     for filename, relpath, _, sha256, _, _, python, yanked, metadata in files:
         if _is_plain(relpath) and relpath.endswith(filename):  # the usual case: one check
             href, text = relpath, filename
         else:
             href, text = quote(relpath, safe=_URL_SAFE), escape(filename)
-        extra = _attribute("data-requires-python", python, requires_python) if python else ""
+        if not _is_hex(sha256):
+            sha256 = escape(sha256)
+        extra = ""
+        if python:
+            extra = requires_python.get(python) or requires_python.setdefault(
+                python, f' data-requires-python="{escape(python)}"'
+            )
         if yanked is not None:
-            extra += _attribute("data-yanked", yanked, yanked_reasons)
+            extra += f' data-yanked="{escape(yanked)}"'
         if metadata:
-            value = f"sha256={_hash(metadata)}"
-            extra += f' data-core-metadata="{value}" data-dist-info-metadata="{value}"'
-        lines.append(
-            f'    <a href="{TO_ROOT}{href}#sha256={_hash(sha256)}"{extra}>{text}</a><br>\n'
-        )
+            if not _is_hex(metadata):
+                metadata = escape(metadata)
+            extra += (
+                f' data-core-metadata="sha256={metadata}"'
+                f' data-dist-info-metadata="sha256={metadata}"'
+            )
+        append(f'    <a href="{TO_ROOT}{href}#sha256={sha256}"{extra}>{text}</a><br>\n')
     return _html(f"Links for {project}", lines)
 
 

@@ -51,7 +51,7 @@ OPEN_TABLE = [
     ("delete root", (False, False, False, False)),
     ("create index", (False, False, True, True)),
     ("modify index", (False, False, True, True)),
-    ("upload", (False, False, True, False)),
+    ("upload", (False, False, True, True)),
     ("toxresult", (True, True, True, True)),
     ("delete entries", (False, False, True, True)),
 ]
@@ -64,7 +64,7 @@ RESTRICTED_TABLE = [
     ("delete root", (False, False, False, False)),
     ("create index", (False, False, False, True)),
     ("modify index", (False, False, False, True)),
-    ("upload", (False, False, True, False)),
+    ("upload", (False, False, True, True)),
     ("toxresult", (True, True, True, True)),
     ("delete entries", (False, False, True, True)),
 ]

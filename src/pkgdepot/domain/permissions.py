@@ -70,7 +70,8 @@ class Policy:
         return self._manager(who, index.user)
 
     def may_upload(self, who: Identity, index: Index) -> bool:
-        return who.is_any(index.acl_upload)
+        """``acl_upload``, and root, who administers every index."""
+        return who.user == ROOT or who.is_any(index.acl_upload)
 
     def may_upload_toxresult(self, who: Identity, index: Index) -> bool:
         return who.is_any(index.acl_toxresult_upload)

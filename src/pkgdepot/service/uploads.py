@@ -13,7 +13,7 @@ from packaging.version import Version
 from pkgdepot import archives
 from pkgdepot.domain.models import Index, ReleaseFile, file_relpath
 from pkgdepot.domain.names import check_version, normalize_project, short_repr, version_sort_key
-from pkgdepot.domain.permissions import ROOT, Identity, Policy
+from pkgdepot.domain.permissions import Identity, Policy
 from pkgdepot.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from pkgdepot.service.clock import iso_seconds, log_when, now
 from pkgdepot.storage.blobs import BlobStore, BlobWriter
@@ -176,8 +176,7 @@ class Uploads:
         """Before the body is read, so a refused upload costs no disk."""
         if index.is_mirror:
             raise NotFound("cannot submit to mirror index")
-        # root administers every index, so it may upload anywhere, as an owner may.
-        if who.user == ROOT or self.policy.may_upload(who, index):
+        if self.policy.may_upload(who, index):
             return
         if who.user is None:
             raise Unauthorized("authentication required to upload")

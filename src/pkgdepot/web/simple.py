@@ -31,7 +31,7 @@ from pkgdepot.web.context import services
 from pkgdepot.web.negotiate import SIMPLE_HTML, SIMPLE_JSON, SIMPLE_OFFERS, TEXT_HTML, choose
 
 MAX_ENTRIES = 8192
-MAX_BYTES = 256 * 1024 * 1024
+MAX_BYTES = 128 * 1024 * 1024  # per worker process
 LOCK_STRIPES = 64
 CONTENT_TYPES = {
     TEXT_HTML: "text/html; charset=utf-8",

@@ -134,15 +134,18 @@ def in_process(serverdir: Path, rounds: int) -> list[str]:
     results = []
     try:
         index = services.catalog.get("bench", "dev")
-        page = services.projects.simple_page(index, PROJECT)
-        results.append(f"{len(page.versions)} versions, {len(page.links)} files")
+        html = services.projects.simple_page(index, PROJECT, "html")
+        json = services.projects.simple_page(index, PROJECT, "json")
+        html_fragments = [fragment for _, _, fragment in html.links]
+        json_fragments = [fragment for _, _, fragment in json.links]
+        results.append(f"{len(html.versions)} versions, {len(html.links)} files")
         steps: dict[str, Callable[[], object]] = {
             "state check (one query)": lambda: services.projects.state(index, PROJECT),
             "resolve page (queries, merge, sort)": lambda: services.projects.simple_page(
-                index, PROJECT
+                index, PROJECT, "html"
             ),
-            "render HTML": lambda: render.project_html(PROJECT, page.links),
-            "render JSON": lambda: render.project_json(PROJECT, page.links, page.versions),
+            "render HTML": lambda: render.project_html(PROJECT, html_fragments),
+            "render JSON": lambda: render.project_json(PROJECT, json_fragments, json.versions),
             "cache miss, HTML (resolve, render, digest)": lambda: miss(services, "html"),
             "cache miss, JSON (resolve, render, digest)": lambda: miss(services, "json"),
         }
@@ -156,11 +159,12 @@ def in_process(serverdir: Path, rounds: int) -> list[str]:
 
 def miss(services: Services, fmt: str) -> str:
     """What the server does on a cache miss (web/simple.py), minus the thread hop."""
-    page = services.projects.simple_page(services.catalog.get("bench", "dev"), PROJECT)
+    page = services.projects.simple_page(services.catalog.get("bench", "dev"), PROJECT, fmt)
+    fragments = [fragment for _, _, fragment in page.links]
     if fmt == "json":
-        body = render.project_json(PROJECT, page.links, page.versions)
+        body = render.project_json(PROJECT, fragments, page.versions)
     else:
-        body = render.project_html(PROJECT, page.links)
+        body = render.project_html(PROJECT, fragments)
     return hashlib.sha256(body).hexdigest()
 
 

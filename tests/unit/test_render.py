@@ -1,4 +1,8 @@
-"""The simple API documents: PEP 503/629/592/658/714 HTML and PEP 691/700 JSON."""
+"""The simple API documents: PEP 503/629/592/658/714 HTML and PEP 691/700 JSON.
+
+Files are rendered to fragments by ``domain/simple_links.py`` and joined into pages by
+``web/render.py``; these tests check the pages the two make together.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,19 @@ from urllib.parse import urljoin
 
 import orjson
 
-from pkgdepot.domain.models import Link
+from pkgdepot.domain import simple_links
+from pkgdepot.domain.models import ReleaseFile
 from pkgdepot.web import render
 
 SHA = "a" * 64
 META_SHA = "b" * 64
 
 
-def link(filename: str, **changes: Any) -> Link:
+def link(filename: str, **changes: Any) -> ReleaseFile:
     values: dict[str, Any] = {
+        "index": "alice/dev",
+        "project": "p",
+        "kind": "releasefile",
         "filename": filename,
         "relpath": f"alice/dev/+f/aaa/aaaaaaaaaaaaa/{filename}",
         "version": "1.0",
@@ -28,7 +36,15 @@ def link(filename: str, **changes: Any) -> Link:
         "core_metadata_sha256": None,
     }
     values.update(changes)
-    return Link(**values)
+    return ReleaseFile(**values)
+
+
+def page_html(project: str, files: list[ReleaseFile], note: str | None = None) -> bytes:
+    return render.project_html(project, [simple_links.html_link(f) for f in files], note)
+
+
+def page_json(project: str, files: list[ReleaseFile], versions: list[str]) -> bytes:
+    return render.project_json(project, [simple_links.json_link(f) for f in files], versions)
 
 
 class Anchors(HTMLParser):
@@ -73,7 +89,7 @@ def test_project_html_links_carry_every_attribute_escaped() -> None:
         core_metadata_sha256=META_SHA,
     )
     sdist = link("hello_pkg-1.0.tar.gz", requires_python=">=3.8")
-    body = render.project_html("hello-pkg", [wheel, sdist])
+    body = page_html("hello-pkg", [wheel, sdist])
     text = body.decode()
     assert 'data-requires-python="&gt;=3.8,&lt;4"' in text
     assert 'data-yanked="broken &quot;build&quot; &lt;b&gt;"' in text
@@ -97,15 +113,13 @@ def test_project_html_links_carry_every_attribute_escaped() -> None:
 
 
 def test_yanked_without_a_reason_is_an_empty_attribute() -> None:
-    page = parsed(render.project_html("p", [link("p-1.0.tar.gz", yanked="")]))
+    page = parsed(page_html("p", [link("p-1.0.tar.gz", yanked="")]))
     assert page.anchors[0][0]["data-yanked"] == ""
-    assert (
-        "data-yanked" not in parsed(render.project_html("p", [link("p-1.0.tar.gz")])).anchors[0][0]
-    )
+    assert "data-yanked" not in parsed(page_html("p", [link("p-1.0.tar.gz")])).anchors[0][0]
 
 
 def test_links_resolve_to_the_file_from_both_url_forms() -> None:
-    url = render.file_url("alice/dev/+f/aaa/aaaaaaaaaaaaa/p-1.0.tar.gz")
+    url = simple_links.file_url("alice/dev/+f/aaa/aaaaaaaaaaaaa/p-1.0.tar.gz")
     expected = "http://h:3141/alice/dev/+f/aaa/aaaaaaaaaaaaa/p-1.0.tar.gz"
     for page in ("/bob/prod/+simple/p/", "/bob/prod/simple/p/"):
         assert urljoin(f"http://h:3141{page}", url) == expected
@@ -113,7 +127,7 @@ def test_links_resolve_to_the_file_from_both_url_forms() -> None:
 
 def test_unusual_characters_are_quoted_in_urls_and_escaped_in_text() -> None:
     odd = link("p-1.0+local&x <y>.tar.gz", relpath="alice/dev/+f/aaa/b/p-1.0+local&x <y>.tar.gz")
-    body = render.project_html("p", [odd])
+    body = page_html("p", [odd])
     assert b"<y>" not in body
     attrs, text = parsed(body).anchors[0]
     assert text == "p-1.0+local&x <y>.tar.gz"
@@ -121,7 +135,7 @@ def test_unusual_characters_are_quoted_in_urls_and_escaped_in_text() -> None:
         attrs["href"]
         == f"../../../../alice/dev/+f/aaa/b/p-1.0+local%26x%20%3Cy%3E.tar.gz#sha256={SHA}"
     )
-    document = orjson.loads(render.project_json("p", [odd], ["1.0"]))
+    document = orjson.loads(page_json("p", [odd], ["1.0"]))
     assert (
         document["files"][0]["url"]
         == "../../../../alice/dev/+f/aaa/b/p-1.0+local%26x%20%3Cy%3E.tar.gz"
@@ -129,7 +143,7 @@ def test_unusual_characters_are_quoted_in_urls_and_escaped_in_text() -> None:
 
 
 def test_the_whitelist_note_is_an_escaped_paragraph() -> None:
-    body = render.project_html("p", [], note="no releases from <root/pypi>")
+    body = page_html("p", [], note="no releases from <root/pypi>")
     assert parsed(body).paragraphs == ["no releases from <root/pypi>"]
     assert b"&lt;root/pypi&gt;" in body
 
@@ -143,7 +157,7 @@ def test_project_json_is_api_1_1_with_pep_700_fields() -> None:
     )
     sdist = link("p-1.0.tar.gz", size=99, yanked="")
     plain = link("p-2.0.tar.gz", version="2.0")
-    document = orjson.loads(render.project_json("p", [wheel, sdist, plain], ["1.0", "2.0", "3.0"]))
+    document = orjson.loads(page_json("p", [wheel, sdist, plain], ["1.0", "2.0", "3.0"]))
     assert document["meta"] == {"api-version": "1.1"}
     assert document["name"] == "p"
     assert document["versions"] == ["1.0", "2.0", "3.0"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 ANONYMOUS = ":ANONYMOUS:"
 AUTHENTICATED = ":AUTHENTICATED:"
@@ -81,19 +81,9 @@ class ReleaseFile:
     log: tuple[Mapping[str, Any], ...] = ()
 
 
-class Link(NamedTuple):
-    """One release file as the simple API and the JSON API list it: a light row, cheap to
-    build by the thousand (a project page can have ten thousand of them)."""
-
-    filename: str
-    relpath: str
-    version: str
-    sha256: str
-    size: int
-    upload_time: str
-    requires_python: str | None
-    yanked: str | None
-    core_metadata_sha256: str | None
+# One release file of a simple page: (filename, version, fragment), where the fragment is its
+# pre-rendered HTML anchor line or JSON object. A plain tuple: pages list thousands of them.
+PageLink = tuple[str, str, str]
 
 
 def file_relpath(index_path: str, sha256: str, filename: str) -> str:

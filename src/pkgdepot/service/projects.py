@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any
 
-from pkgdepot.domain.models import Index, Link, ReleaseFile
+from pkgdepot.domain.models import Index, PageLink, ReleaseFile
 from pkgdepot.domain.names import version_sort_key
 from pkgdepot.domain.permissions import Identity, Policy
 from pkgdepot.domain.resolve import MirrorDecision, merge_first_wins, visible_order
@@ -16,7 +16,7 @@ from pkgdepot.service.indexes import Catalog
 from pkgdepot.storage.meta import MetaStore
 
 Href = Callable[[str], str]  # relpath -> absolute URL
-_filename, _version = attrgetter("filename"), attrgetter("version")
+_filename, _version = itemgetter(0), itemgetter(1)  # of a PageLink
 MAX_YANK_REASON = 500
 
 
@@ -33,10 +33,10 @@ class ProjectPage:
 
 @dataclasses.dataclass(frozen=True)
 class SimplePage:
-    """A simple page's content in light rows: what the simple API renders, merged over the chain."""
+    """A simple page's files as pre-rendered fragments in page order, merged over the chain."""
 
     project: str
-    links: list[Link]
+    links: list[PageLink]
     versions: list[str]
     hidden_mirrors: list[str]  # mirrors in the chain whose releases the whitelist rule hid
 
@@ -133,21 +133,22 @@ class Projects:
             hidden_mirrors=[i.path for i in chain.order if i.is_mirror and i not in chain.visible],
         )
 
-    def simple_page(self, index: Index, project: str) -> SimplePage:
-        """Built for speed: a project can have thousands of versions and files."""
+    def simple_page(self, index: Index, project: str, fmt: str) -> SimplePage:
+        """Built for speed: a project can have thousands of versions and files.
+
+        ``fmt`` is ``html`` or ``json``: which pre-rendered fragment each link carries.
+        """
         chain = self._existing_chain(index, project)
-        groups = [self._store.links_of_project(i.id, project) for i in chain.with_project]
+        groups = [self._store.links_of_project(i.id, project, fmt) for i in chain.with_project]
         links = groups[0] if len(groups) == 1 else merge_first_wins(groups, _filename)
-        # A dict, not a set: the order the rows come in is close to the sorted order, which
-        # makes sorting thousands of versions several times cheaper.
+        # PEP 700: the versions that have files. A dict, not a set: rows come in nearly sorted
+        # order, which makes sorting thousands of versions several times cheaper.
         versions = dict.fromkeys(map(_version, links))
-        for i in chain.with_project:
-            versions.update(dict.fromkeys(self._store.versions_of_project(i.id, project)))
         ordered = sorted(versions, key=version_sort_key)
         # By version, then filename; each version is parsed once, not once per file.
         rank = {version: n for n, version in enumerate(ordered)}
         links.sort(key=_filename)
-        links.sort(key=lambda link: rank[link.version])  # stable: filenames stay sorted
+        links.sort(key=lambda link: rank[link[1]])  # stable: filenames stay sorted
         return SimplePage(
             project=project,
             links=links,
@@ -261,7 +262,7 @@ class Projects:
         self.authorize(who, index, "yank releases")
         value = yank_value(yanked)
         with self._store.transaction(who.user) as tx:
-            if tx.set_yanked(index.id, project, version, value) == 0:
+            if tx.set_yanked(index, project, version, value) == 0:
                 raise NotFound(f"no release files of {project} {version} on {index.path}")
             tx.touch_project(index.id, project, project)
 

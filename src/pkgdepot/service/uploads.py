@@ -17,7 +17,8 @@ from pkgdepot.domain.permissions import Identity, Policy
 from pkgdepot.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from pkgdepot.service.clock import iso_seconds, log_when, now
 from pkgdepot.storage.blobs import BlobStore, BlobWriter
-from pkgdepot.storage.meta import MetaStore, Transaction
+from pkgdepot.storage.meta import MetaStore
+from pkgdepot.storage.transaction import Transaction
 
 Fields = Mapping[str, Sequence[str]]
 

@@ -79,6 +79,9 @@ files = sa.Table(
     sa.Column("yanked", sa.Text, nullable=True),
     sa.Column("core_metadata_sha256", sa.Text, nullable=True),
     sa.Column("for_relpath", sa.Text, nullable=True),
+    # the file as a simple page lists it, rendered when stored or yanked
+    sa.Column("html_link", sa.Text, nullable=True),
+    sa.Column("json_link", sa.Text, nullable=True),
     sa.Column("log", sa.JSON, nullable=False),
     sa.Column("serial", sa.Integer, nullable=False),
     sa.Index("ix_files_project", "index_id", "project", "version"),

@@ -223,16 +223,18 @@ class SimpleViews:
             return s.projects.state(s.catalog.get(user, name), project)
 
         def body() -> bytes:
-            page = s.projects.simple_page(s.catalog.get(user, name), project)
+            page = s.projects.simple_page(s.catalog.get(user, name), project, fmt)
             if fmt == "json":
-                return render.project_json(project, page.links, page.versions)
+                return render.project_json(
+                    project, [fragment for _, _, fragment in page.links], page.versions
+                )
             note = None
             if page.hidden_mirrors:
                 note = (
                     "Because this project isn't in the mirror_whitelist, no releases from "
                     f"{', '.join(page.hidden_mirrors)} are included."
                 )
-            return render.project_html(project, page.links, note)
+            return render.project_html(project, [fragment for _, _, fragment in page.links], note)
 
         served = await self._page(s, (user, name, project, fmt), state, body)
         return _reply(request, served, media)

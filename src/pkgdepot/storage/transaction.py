@@ -1,0 +1,282 @@
+"""A write transaction: every change it makes is stamped with its serial and recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from pkgdepot.domain.models import Index, ReleaseFile, User
+from pkgdepot.domain.simple_links import html_link, json_link
+from pkgdepot.storage import schema as _t
+from pkgdepot.storage.rows import to_file
+
+
+def _fragments(file: ReleaseFile) -> dict[str, str | None]:
+    """A release file's simple-page fragments, stored with it (``domain/simple_links.py``)."""
+    if file.kind != "releasefile":
+        return {"html_link": None, "json_link": None}
+    return {"html_link": html_link(file), "json_link": json_link(file)}
+
+
+class Transaction:
+    """One write transaction; every change it makes is stamped with ``serial``."""
+
+    def __init__(self, connection: sa.Connection, serial: int) -> None:
+        self.connection = connection
+        self.serial = serial
+        self.changes: list[dict[str, Any]] = []
+
+    def _record(self, what: str, **details: Any) -> None:
+        self.changes.append({"what": what, **details})
+
+    # users
+
+    def has_user(self, name: str) -> bool:
+        query = sa.select(_t.users.c.name).where(_t.users.c.name == name)
+        return self.connection.execute(query).first() is not None
+
+    def index_id(self, user: str, name: str) -> int | None:
+        query = sa.select(_t.indexes.c.id).where(
+            _t.indexes.c.user == user, _t.indexes.c.name == name
+        )
+        value = self.connection.execute(query).scalar()
+        return None if value is None else int(value)
+
+    def file_named(self, index: Index, project: str, filename: str) -> ReleaseFile | None:
+        row = self.connection.execute(
+            sa.select(_t.files).where(
+                _t.files.c.index_id == index.id,
+                _t.files.c.project == project,
+                _t.files.c.filename == filename,
+            )
+        ).first()
+        return None if row is None else to_file(row, index.path)
+
+    def release_exists(self, index_id: int, project: str, version: str) -> bool:
+        query = sa.select(_t.releases.c.version).where(
+            _t.releases.c.index_id == index_id,
+            _t.releases.c.project == project,
+            _t.releases.c.version == version,
+        )
+        return self.connection.execute(query).first() is not None
+
+    def release_metadata(self, index_id: int, project: str, version: str) -> dict[str, Any] | None:
+        query = sa.select(_t.releases.c.metadata).where(
+            _t.releases.c.index_id == index_id,
+            _t.releases.c.project == project,
+            _t.releases.c.version == version,
+        )
+        value = self.connection.execute(query).scalar()
+        return None if value is None else dict(value)
+
+    def put_user(self, user: User) -> None:
+        values = {
+            "pwhash": user.pwhash,
+            "config": dict(user.config),
+            "created": user.created,
+            "modified": user.modified,
+            "serial": self.serial,
+        }
+        updated = self.connection.execute(
+            sa.update(_t.users).where(_t.users.c.name == user.name).values(**values)
+        )
+        if updated.rowcount == 0:
+            self.connection.execute(sa.insert(_t.users).values(name=user.name, **values))
+        self._record("user", name=user.name)
+
+    def delete_user(self, name: str) -> None:
+        for index in self.connection.execute(
+            sa.select(_t.indexes.c.name).where(_t.indexes.c.user == name)
+        ):
+            self.delete_index(name, index.name)
+        self.connection.execute(sa.delete(_t.users).where(_t.users.c.name == name))
+        self._record("user-deleted", name=name)
+
+    # indexes
+
+    def put_index(self, user: str, name: str, index_type: str, config: Mapping[str, Any]) -> int:
+        updated = self.connection.execute(
+            sa.update(_t.indexes)
+            .where(_t.indexes.c.user == user, _t.indexes.c.name == name)
+            .values(config=dict(config), serial=self.serial)
+        )
+        if updated.rowcount == 0:
+            self.connection.execute(
+                sa.insert(_t.indexes).values(
+                    user=user, name=name, type=index_type, config=dict(config), serial=self.serial
+                )
+            )
+        self._record("index", index=f"{user}/{name}")
+        index_id: int = self.connection.execute(
+            sa.select(_t.indexes.c.id).where(_t.indexes.c.user == user, _t.indexes.c.name == name)
+        ).scalar_one()
+        return index_id
+
+    def delete_index(self, user: str, name: str) -> None:
+        index_id = self.connection.execute(
+            sa.select(_t.indexes.c.id).where(_t.indexes.c.user == user, _t.indexes.c.name == name)
+        ).scalar()
+        if index_id is None:
+            return
+        for table in (_t.files, _t.releases, _t.projects):
+            self.connection.execute(sa.delete(table).where(table.c.index_id == index_id))
+        self.connection.execute(sa.delete(_t.indexes).where(_t.indexes.c.id == index_id))
+        self._record("index-deleted", index=f"{user}/{name}")
+
+    # projects, releases, files
+
+    def touch_project(self, index_id: int, project: str, display_name: str) -> None:
+        """Create the project if needed and mark it changed at this serial."""
+        updated = self.connection.execute(
+            sa.update(_t.projects)
+            .where(_t.projects.c.index_id == index_id, _t.projects.c.name == project)
+            .values(serial=self.serial)
+        )
+        if updated.rowcount == 0:
+            self.connection.execute(
+                sa.insert(_t.projects).values(
+                    index_id=index_id, name=project, display_name=display_name, serial=self.serial
+                )
+            )
+        self._record("project", index_id=index_id, project=project)
+
+    def put_release(
+        self, index_id: int, project: str, version: str, metadata: Mapping[str, Any]
+    ) -> None:
+        updated = self.connection.execute(
+            sa.update(_t.releases)
+            .where(
+                _t.releases.c.index_id == index_id,
+                _t.releases.c.project == project,
+                _t.releases.c.version == version,
+            )
+            .values(metadata=dict(metadata), serial=self.serial)
+        )
+        if updated.rowcount == 0:
+            self.connection.execute(
+                sa.insert(_t.releases).values(
+                    index_id=index_id,
+                    project=project,
+                    version=version,
+                    metadata=dict(metadata),
+                    serial=self.serial,
+                )
+            )
+        self._record("release", index_id=index_id, project=project, version=version)
+
+    def put_file(self, index_id: int, file: ReleaseFile) -> None:
+        values = {
+            "project": file.project,
+            "version": file.version,
+            "filename": file.filename,
+            "kind": file.kind,
+            "sha256": file.sha256,
+            "size": file.size,
+            "upload_time": file.upload_time,
+            "requires_python": file.requires_python,
+            "yanked": file.yanked,
+            "core_metadata_sha256": file.core_metadata_sha256,
+            "for_relpath": file.for_relpath,
+            "log": [dict(entry) for entry in file.log],
+            "serial": self.serial,
+            **_fragments(file),
+        }
+        self.connection.execute(
+            sa.delete(_t.files).where(
+                _t.files.c.index_id == index_id, _t.files.c.relpath == file.relpath
+            )
+        )
+        self.connection.execute(
+            sa.insert(_t.files).values(index_id=index_id, relpath=file.relpath, **values)
+        )
+        self.connection.execute(
+            sa.delete(_t.deleted_files).where(
+                _t.deleted_files.c.index_path == file.index,
+                _t.deleted_files.c.relpath == file.relpath,
+            )
+        )
+        self._record("file", relpath=file.relpath, sha256=file.sha256)
+
+    def set_yanked(self, index: Index, project: str, version: str, yanked: str | None) -> int:
+        """Yank (PEP 592) or un-yank every release file of a version; returns how many."""
+        rows = self.connection.execute(
+            sa.select(_t.files).where(
+                _t.files.c.index_id == index.id,
+                _t.files.c.project == project,
+                _t.files.c.version == version,
+                _t.files.c.kind == "releasefile",
+            )
+        ).all()
+        for row in rows:
+            file = dataclasses.replace(to_file(row, index.path), yanked=yanked)
+            self.connection.execute(
+                sa.update(_t.files)
+                .where(_t.files.c.index_id == index.id, _t.files.c.relpath == file.relpath)
+                .values(yanked=yanked, serial=self.serial, **_fragments(file))
+            )
+        self._record("yank", index_id=index.id, project=project, version=version, yanked=yanked)
+        return len(rows)
+
+    def delete_file(self, index_id: int, index_path: str, relpath: str) -> None:
+        """Delete a file and everything attached to it (tox results)."""
+        attached = [
+            row.relpath
+            for row in self.connection.execute(
+                sa.select(_t.files.c.relpath).where(
+                    _t.files.c.index_id == index_id, _t.files.c.for_relpath == relpath
+                )
+            )
+        ]
+        for path in [relpath, *attached]:
+            self.connection.execute(
+                sa.delete(_t.files).where(
+                    _t.files.c.index_id == index_id, _t.files.c.relpath == path
+                )
+            )
+            self.connection.execute(
+                sa.insert(_t.deleted_files)
+                .prefix_with("OR REPLACE")
+                .values(index_path=index_path, relpath=path, serial=self.serial)
+            )
+            self._record("file-deleted", relpath=path)
+
+    def delete_version(self, index_id: int, index_path: str, project: str, version: str) -> None:
+        for row in self.connection.execute(
+            sa.select(_t.files.c.relpath).where(
+                _t.files.c.index_id == index_id,
+                _t.files.c.project == project,
+                _t.files.c.version == version,
+            )
+        ):
+            self.delete_file(index_id, index_path, row.relpath)
+        self.connection.execute(
+            sa.delete(_t.releases).where(
+                _t.releases.c.index_id == index_id,
+                _t.releases.c.project == project,
+                _t.releases.c.version == version,
+            )
+        )
+        self._record("release-deleted", index_id=index_id, project=project, version=version)
+
+    def delete_project(self, index_id: int, index_path: str, project: str) -> None:
+        versions = self.connection.execute(
+            sa.select(_t.releases.c.version).where(
+                _t.releases.c.index_id == index_id, _t.releases.c.project == project
+            )
+        ).scalars()
+        file_versions = self.connection.execute(
+            sa.select(_t.files.c.version)
+            .where(_t.files.c.index_id == index_id, _t.files.c.project == project)
+            .distinct()
+        ).scalars()
+        for version in set(versions) | set(file_versions):
+            self.delete_version(index_id, index_path, project, version)
+        self.connection.execute(
+            sa.delete(_t.projects).where(
+                _t.projects.c.index_id == index_id, _t.projects.c.name == project
+            )
+        )
+        self._record("project-deleted", index_id=index_id, project=project)

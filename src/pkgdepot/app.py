@@ -114,6 +114,7 @@ def prepare_to_serve(settings: Settings) -> None:
 
 def create_app(settings: Settings) -> Starlette:
     services = open_services(settings)
+    services.store.catch_up_serial()
     app = Starlette(
         routes=build_routes(SimpleViews()),
         middleware=[

@@ -191,3 +191,18 @@ def test_processes_get_consecutive_serials_without_lock_errors(
         assert entry is not None
         per_writer[entry["who"]] += 1
     assert per_writer == {f"p{n}x": 25 for n in range(4)}
+
+
+def test_catch_up_serial_advances_a_shared_serial_left_behind(store: MetaStore) -> None:
+    """A worker that died after its commit left the shared serial behind; the next one to
+    start brings it up to the database's, and never moves it back."""
+    with store.transaction("alice") as tx:
+        tx.put_user(a_user("alice"))
+    with store.transaction("alice") as tx:
+        tx.put_user(a_user("bob"))
+    store.serial.reset(1)  # as if the second commit's worker died before advancing
+    store.catch_up_serial()
+    assert store.serial.get() == 2
+    store.serial.advance(7)
+    store.catch_up_serial()
+    assert store.serial.get() == 7

@@ -46,6 +46,14 @@ class MetaStore:
         self.serial.reset(current)
         return current
 
+    def catch_up_serial(self) -> None:
+        """Advance the shared serial to the database's (when a worker starts).
+
+        A worker that died between its commit and advancing the shared serial would otherwise
+        leave every other worker's caches one write behind until the next write.
+        """
+        self.serial.advance(self._read_serial())
+
     def _read_serial(self) -> int:
         with self._reader.begin() as c:
             value = c.execute(sa.select(sa.func.max(_t.changelog.c.serial))).scalar()

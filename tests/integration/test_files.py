@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.support import dists
+from tests.support.api_checks import assert_error as error
 from tests.support.client import Api, basic
 from tests.support.server import ServerProcess
 
@@ -31,16 +32,6 @@ class Stored:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
-
-
-def error(reply: httpx.Response, status: int, *fragments: str) -> str:
-    assert reply.status_code == status, (reply.status_code, reply.text)
-    assert reply.headers["content-type"] == "application/json", reply.headers
-    text = reply.json()["message"]
-    assert isinstance(text, str)
-    for fragment in fragments:
-        assert fragment in text, (fragment, text)
-    return text
 
 
 def doc_zip() -> bytes:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.support import dists
+from tests.support.api_checks import assert_error as error
 from tests.support.client import Api, basic
 from tests.support.server import ServerProcess
 
@@ -30,17 +31,6 @@ UV_ACCEPT = (
     "text/html;q=0.01"
 )
 UPLOAD_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
-
-
-def error(reply: httpx.Response, status: int, *fragments: str) -> str:
-    """A JSON ``{"message"}`` error with the status and every fragment in the message."""
-    assert reply.status_code == status, (reply.status_code, reply.text)
-    assert reply.headers["content-type"] == "application/json", reply.headers
-    text = reply.json()["message"]
-    assert isinstance(text, str)
-    for fragment in fragments:
-        assert fragment in text, (fragment, text)
-    return text
 
 
 def root(http: httpx.Client) -> str:

@@ -33,16 +33,19 @@ def _from_pip_configuration() -> str | None:
     """Ask pip's own configuration loader; None if pip or its internals are not usable."""
     try:
         from pip._internal.configuration import Configuration
+        from pip._internal.exceptions import ConfigurationError
 
         configuration = Configuration(isolated=False)
         configuration.load()
-        values = dict(configuration.items())
+        for section in _SECTIONS:
+            try:
+                value = configuration.get_value(f"{section}.index-url")
+            except ConfigurationError:
+                continue
+            if isinstance(value, str) and value:
+                return value
     except Exception:  # pip internals may change: fall back to reading the files ourselves
         return None
-    for section in _SECTIONS:
-        value = values.get(f"{section}.index-url")
-        if isinstance(value, str) and value:
-            return value
     return ""  # pip was asked and has no setting: do not second-guess it with our own reading
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from pkgdepot.mirror.parse import PageParseError
 from pkgdepot.mirror.project_list import iter_project_names
-from tests.support.fake_upstream import generated_list_chunks
+from tests.support.fake_pages import generated_list_chunks
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 JSON_LIST = (

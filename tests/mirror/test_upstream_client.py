@@ -20,7 +20,8 @@ from pkgdepot.mirror.upstream import (
     parse_serial,
 )
 from tests.support.dists import make_wheel
-from tests.support.fake_upstream import FakeFile, FakeUpstream, Fault, running
+from tests.support.fake_pages import FakeFile
+from tests.support.fake_upstream import FakeUpstream, Fault, running
 
 pytestmark = pytest.mark.timeout(60)  # a client that never gives up would hang, not pass
 _T = TypeVar("_T")

@@ -14,11 +14,9 @@ import asyncio
 import base64
 import enum
 import hashlib
-import io
 import socket
 import struct
 import threading
-import zipfile
 from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +27,13 @@ import orjson
 from packaging.utils import canonicalize_name
 
 from tests.support.dists import make_sdist, make_wheel
+from tests.support.fake_pages import (
+    FakeFile,
+    FakeProject,
+    generated_list_chunks,
+    html_page,
+    json_page,
+)
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -43,34 +48,6 @@ class Fault(enum.Enum):
     TRUNCATED = "truncated"  # announces the full length, sends half, closes
     WRONG_HASH = "wrong-hash"  # pages announce a sha256 that does not match the file
     OLDER_SERIAL = "older-serial"  # X-PyPI-Last-Serial lower than before
-
-
-@dataclass
-class FakeFile:
-    filename: str
-    data: bytes
-    requires_python: str | None = None
-    yanked: bool | str = False
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-    @property
-    def metadata(self) -> bytes | None:
-        """The wheel's METADATA (PEP 658), None for sdists."""
-        if not self.filename.endswith(".whl"):
-            return None
-        with zipfile.ZipFile(io.BytesIO(self.data)) as archive:
-            name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
-            return archive.read(name)
-
-
-@dataclass
-class FakeProject:
-    name: str
-    serial: int
-    files: list[FakeFile] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -336,48 +313,10 @@ class FakeUpstream:
         return self._with_etag(request, reply, project.serial)
 
     def _json_page(self, project: FakeProject) -> bytes:
-        files = []
-        for file in project.files:
-            entry: dict[str, object] = {
-                "filename": file.filename,
-                "url": f"{self.base}/files/{quote(file.filename, safe='')}",
-                "hashes": {"sha256": self._announced_sha256(file)},
-                "requires-python": file.requires_python,
-                "yanked": file.yanked,
-                "size": len(file.data),
-                "upload-time": "2024-01-02T03:04:05.000000Z",
-            }
-            metadata = file.metadata
-            if metadata is not None:
-                entry["core-metadata"] = {"sha256": hashlib.sha256(metadata).hexdigest()}
-            files.append(entry)
-        document = {
-            "meta": {"api-version": "1.1", "_last-serial": project.serial},
-            "name": canonicalize_name(project.name),
-            "versions": [],
-            "files": files,
-        }
-        return orjson.dumps(document)
+        return json_page(project, self.base, self._announced_sha256)
 
     def _html_page(self, project: FakeProject) -> bytes:
-        anchors = []
-        for file in project.files:
-            href = (
-                f"../../files/{quote(file.filename, safe='')}#sha256={self._announced_sha256(file)}"
-            )
-            attrs = f'href="{href}"'
-            if file.requires_python:
-                escaped = file.requires_python.replace("<", "&lt;").replace(">", "&gt;")
-                attrs += f' data-requires-python="{escaped}"'
-            if file.yanked is not False:
-                reason = file.yanked if isinstance(file.yanked, str) else ""
-                attrs += f' data-yanked="{reason}"'
-            metadata = file.metadata
-            if metadata is not None:
-                attrs += f' data-core-metadata="sha256={hashlib.sha256(metadata).hexdigest()}"'
-            anchors.append(f"<a {attrs}>{file.filename}</a><br/>")
-        page = "<!DOCTYPE html><html><body>\n" + "\n".join(anchors) + "\n</body></html>\n"
-        return page.encode()
+        return html_page(project, self._announced_sha256)
 
     def _file(self, filename: str) -> _Reply:
         metadata_of = filename.removesuffix(".metadata") if filename.endswith(".metadata") else None
@@ -413,26 +352,9 @@ class FakeUpstream:
         return _Reply(200, headers, stream=generated_list(self.list_size, self.flavour))
 
 
-async def generated_list(count: int, flavour: str, batch: int = 2000) -> AsyncIterator[bytes]:
-    """A project list of ``count`` names (``name-0`` ...), produced lazily in chunks."""
-    for chunk in generated_list_chunks(count, flavour, batch):
+async def generated_list(count: int, flavour: str) -> AsyncIterator[bytes]:
+    for chunk in generated_list_chunks(count, flavour):
         yield chunk
-
-
-def generated_list_chunks(count: int, flavour: str, batch: int = 2000) -> Iterator[bytes]:
-    if flavour == "json":
-        yield b'{"meta": {"api-version": "1.1", "_last-serial": 7}, "projects": ['
-        entry = b'%s{"name": "name-%d", "_last-serial": %d}'
-        for start in range(0, count, batch):
-            stop = min(start + batch, count)
-            yield b"".join(entry % (b"," if i else b"", i, i) for i in range(start, stop))
-        yield b"]}"
-    else:
-        yield b"<!DOCTYPE html><html><body>\n"
-        for start in range(0, count, batch):
-            stop = min(start + batch, count)
-            yield b"".join(b'<a href="name-%d/">name-%d</a>\n' % (i, i) for i in range(start, stop))
-        yield b"</body></html>\n"
 
 
 @contextmanager

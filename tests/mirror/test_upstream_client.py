@@ -60,12 +60,22 @@ def test_project_page_in_both_flavours(upstream: FakeUpstream) -> None:
     assert accept.startswith("application/vnd.pypi.simple.v1+json")
 
 
-def test_json_extras_and_yanked(json_upstream: FakeUpstream) -> None:
-    (wheel,) = json_upstream.add_release("pkg", "1.0", yanked="bad build", sdist=False)
+def test_yanked_in_both_flavours(upstream: FakeUpstream) -> None:
+    upstream.add_release("pkg", "1.0", yanked='bad "build" <x>', sdist=False)
+    upstream.add_release("pkg", "2.0", yanked=True, sdist=False)
+    page = fetch(upstream, "pkg")
+    assert isinstance(page, ProjectPage)
+    assert [(link.yanked, link.yanked_reason) for link in page.links] == [
+        (True, 'bad "build" <x>'),
+        (True, None),
+    ]
+
+
+def test_json_extras(json_upstream: FakeUpstream) -> None:
+    (wheel,) = json_upstream.add_release("pkg", "1.0", sdist=False)
     page = fetch(json_upstream, "pkg")
     assert isinstance(page, ProjectPage)
     (link,) = page.links
-    assert (link.yanked, link.yanked_reason) == (True, "bad build")
     assert link.size == len(wheel.data)
     assert link.upload_time == "2024-01-02T03:04:05.000000Z"
 
@@ -139,6 +149,19 @@ def test_a_serial_going_backwards_is_a_fault(upstream: FakeUpstream) -> None:
     older = fetch(upstream, "pkg")
     assert isinstance(older, ProjectPage)
     assert older.serial < page.serial
+
+
+def test_a_missing_serial_is_not_a_fault(upstream: FakeUpstream) -> None:
+    upstream.add_release("pkg", "1.0")
+    page = fetch(upstream, "pkg")
+    assert isinstance(page, ProjectPage)
+    upstream.send_serial = False
+    again = fetch(upstream, "pkg", etag=page.etag, known_serial=page.serial)
+    assert again == NotModified(etag=page.etag, serial=-1)
+    upstream.add_release("pkg", "2.0")
+    changed = fetch(upstream, "pkg", etag=page.etag, known_serial=page.serial)
+    assert isinstance(changed, ProjectPage)
+    assert changed.serial == -1
 
 
 def test_unparsable_json_page_is_a_fault(json_upstream: FakeUpstream) -> None:

@@ -79,6 +79,7 @@ class FakeUpstream:
         self.requests: list[LoggedRequest] = []
         self.slow_seconds = 30.0
         self.list_size: int | None = None  # generate this many extra names in the project list
+        self.send_serial = True  # False: no X-PyPI-Last-Serial header at all
         self.port = 0
         self._serial = FIRST_SERIAL
         self._fault: Fault | None = None
@@ -291,7 +292,9 @@ class FakeUpstream:
 
     def _with_etag(self, request: LoggedRequest, reply: _Reply, serial: int) -> _Reply:
         etag = f'"{hashlib.sha256(reply.body).hexdigest()[:20]}"'
-        reply.headers |= {"ETag": etag, "X-PyPI-Last-Serial": self._serial_header(serial)}
+        reply.headers["ETag"] = etag
+        if self.send_serial:
+            reply.headers["X-PyPI-Last-Serial"] = self._serial_header(serial)
         if request.headers.get("if-none-match") == etag:
             return _Reply(304, {k: v for k, v in reply.headers.items() if k != "Content-Type"})
         return reply

@@ -142,7 +142,8 @@ class UpstreamClient:
         """Fetch one project page, JSON preferred; with ``etag``, a 304 gives ``NotModified``.
 
         A serial below ``known_serial`` (the one stored with the cached page) is a fault: the
-        upstream (or a cache in front of it) is serving an older state.
+        upstream (or a cache in front of it) is serving an older state. A missing serial
+        header (-1) tells nothing and is never taken for one going backwards.
         """
         url = self.project_url(project)
         headers = {"Accept": PAGE_ACCEPT}
@@ -158,7 +159,7 @@ class UpstreamClient:
                 finally:
                     await response.aclose()
 
-            if not isinstance(result, UpstreamNotFound) and result.serial < known_serial:
+            if not isinstance(result, UpstreamNotFound) and 0 <= result.serial < known_serial:
                 raise _Retryable(f"serial {result.serial} is older than {known_serial}")
             return result
 

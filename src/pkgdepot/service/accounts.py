@@ -182,15 +182,6 @@ class Accounts:
             tx.put_user(updated)
         return self.issue_token(updated) if password is not None else None
 
-    def set_password(self, name: str, password: str) -> None:
-        """For the command line: no permission check, the operator owns the serverdir."""
-        user = self.get(name)
-        updated = User(
-            name, self.hash_password(password), user.config, user.created, iso_seconds(now())
-        )
-        with self._store.transaction(None) as tx:
-            tx.put_user(updated)
-
     def delete(self, who: Identity, name: str) -> None:
         self.get(name)
         if name == ROOT:

@@ -14,10 +14,6 @@ def iso_seconds(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def iso_micro(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def log_when(moment: dt.datetime) -> list[int]:
     """devpi's ``[Y, M, D, h, m, s]`` in release-file log entries."""
     return [moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second]

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pkgdepot import __version__
-from pkgdepot.errors import InvalidInput, NotFound
+from pkgdepot.errors import InvalidInput
 from pkgdepot.service.accounts import user_view
 from pkgdepot.service.indexes import index_view
 from pkgdepot.web.context import base_url, identity, json_body, services
@@ -161,7 +161,3 @@ async def index_delete(request: Request) -> Response:
     who = await identity(request, write=True)
     await run_in_threadpool(services(request).indexes.delete, who, user, name)
     return message(f"index {user}/{name} deleted")
-
-
-def not_found(request: Request) -> Response:
-    raise NotFound(f"no resource at {request.url.path}")

@@ -154,6 +154,17 @@ def _upload_log(who: Identity, moment: dt.datetime, index: Index) -> dict[str, A
     return {"what": "upload", "who": who.user, "when": log_when(moment), "dst": index.path}
 
 
+def _put_file(
+    tx: Transaction, index: Index, file: ReleaseFile, who: Identity, moment: dt.datetime
+) -> None:
+    """Store ``file``, replacing one of the same name as the index's volatility allows."""
+    existing = tx.file_named(index, file.project, file.filename)
+    if existing is not None:
+        file = _replacing(index, existing, file, who, moment)
+        tx.delete_file(index.id, index.path, existing.relpath)
+    tx.put_file(index.id, file)
+
+
 def _replacing(
     index: Index, existing: ReleaseFile, new: ReleaseFile, who: Identity, moment: dt.datetime
 ) -> ReleaseFile:
@@ -236,12 +247,8 @@ class Uploads:
             log=(_upload_log(who, moment, index),),
         )
         with self._store.transaction(who.user) as tx:
-            existing = tx.file_named(index, project, filename)
-            if existing is not None:
-                file = _replacing(index, existing, file, who, moment)
-                tx.delete_file(index.id, index.path, existing.relpath)
             self._merge_release(tx, index, project, metadata)
-            tx.put_file(index.id, file)
+            _put_file(tx, index, file, who, moment)
         return UploadResult("OK")
 
     def _merge_release(
@@ -319,12 +326,8 @@ class Uploads:
             log=(_upload_log(who, moment, index),),
         )
         with self._store.transaction(who.user) as tx:
-            existing = tx.file_named(index, project, docname)
-            if existing is not None:
-                file = _replacing(index, existing, file, who, moment)
-                tx.delete_file(index.id, index.path, existing.relpath)
             if not tx.release_exists(index.id, project, version):
                 tx.put_release(index.id, project, version, {"name": name, "version": version})
             tx.touch_project(index.id, project, name)
-            tx.put_file(index.id, file)
+            _put_file(tx, index, file, who, moment)
         return UploadResult("OK")

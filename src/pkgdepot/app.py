@@ -14,8 +14,10 @@ from starlette.middleware import Middleware
 
 from pkgdepot import __version__
 from pkgdepot.config import Settings, load_settings
+from pkgdepot.domain import indexconfig
 from pkgdepot.domain.permissions import ROOT, Identity, Policy
-from pkgdepot.errors import PkgdepotError
+from pkgdepot.errors import ConfigError, InvalidInput, PkgdepotError
+from pkgdepot.mirror.default_upstream import default_upstream_url
 from pkgdepot.serverdir import ServerDir, write_private
 from pkgdepot.service.accounts import Accounts
 from pkgdepot.service.container import Services
@@ -32,6 +34,7 @@ from pkgdepot.web.routes import build_routes
 from pkgdepot.web.simple import SimpleViews
 
 SETTINGS_VARIABLE = "PKGDEPOT_SETTINGS_JSON"  # hands the settings to worker processes
+ROOT_MIRROR = "root/pypi"
 
 
 def open_store(directory: ServerDir) -> MetaStore:
@@ -95,10 +98,38 @@ def initialize(settings: Settings) -> Initialized:
                 store, directory.read_secret(), settings.token_expiry, Policy(frozenset())
             )
             accounts.create(Identity(ROOT), ROOT, {"password": password})
+        if ROOT_MIRROR not in Catalog(store).snapshot():
+            create_root_mirror(store, settings.mirror_url or default_upstream_url())
         directory.mark_initialized()
         return Initialized(created=True, generated_password=generated)
     finally:
         store.close()
+
+
+def _checked_url(mirror_url: str) -> str:
+    try:
+        return indexconfig.check_mirror_url(mirror_url)
+    except InvalidInput as error:
+        raise ConfigError(f"mirror_url: {error}") from None
+
+
+def create_root_mirror(store: MetaStore, mirror_url: str) -> None:
+    """``root/pypi``: the mirror of the upstream index every installer knows."""
+    user, name = ROOT_MIRROR.split("/")
+    given = {"type": "mirror", "mirror_url": _checked_url(mirror_url), "volatile": False}
+    config = indexconfig.new_index_config(user, given)
+    with store.transaction(ROOT) as tx:
+        tx.put_index(user, name, "mirror", {k: v for k, v in config.items() if k != "type"})
+
+
+def _point_root_mirror_at(store: MetaStore, mirror_url: str) -> None:
+    """``--mirror-url`` given to ``serve`` re-points an existing root/pypi."""
+    index = Catalog(store).snapshot().get(ROOT_MIRROR)
+    url = _checked_url(mirror_url)
+    if index is None or not index.is_mirror or index.mirror_url == url:
+        return
+    with store.transaction(ROOT) as tx:
+        tx.put_index(index.user, index.name, index.type, {**index.config, "mirror_url": url})
 
 
 def prepare_to_serve(settings: Settings) -> None:
@@ -107,6 +138,8 @@ def prepare_to_serve(settings: Settings) -> None:
     store = open_store(directory)
     try:
         store.sync_serial()
+        if settings.mirror_url:
+            _point_root_mirror_at(store, settings.mirror_url)
     finally:
         store.close()
     FsBlobStore(directory.blobs).clean_temporary()

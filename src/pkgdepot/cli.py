@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 SERVE_SETTINGS = tuple(FIELDS)
-INIT_SETTINGS = ("serverdir", "root_password")
+INIT_SETTINGS = ("serverdir", "root_password", "mirror_url")
 
 
 def setting_options(names: tuple[str, ...]) -> Callable[[F], F]:
@@ -30,15 +30,17 @@ def setting_options(names: tuple[str, ...]) -> Callable[[F], F]:
     def decorate(function: F) -> F:
         for name in reversed(names):
             kind = field_kind(name)
-            click_type: Any = {int: int, Path: click.Path(path_type=Path)}.get(kind, str)
             help_text = FIELDS[name].metadata.get("help", "")
-            function = click.option(
-                "--" + name.replace("_", "-"),
-                name,
-                type=click_type,
-                default=None,
-                help=f"{help_text} [env: PKGDEPOT_{name.upper()}]",
-            )(function)
+            flag = "--" + name.replace("_", "-")
+            help_text = f"{help_text} [env: PKGDEPOT_{name.upper()}]"
+            if kind is bool:
+                option = click.option(flag, name, is_flag=True, default=None, help=help_text)
+            else:
+                click_type: Any = {int: int, float: float, Path: click.Path(path_type=Path)}.get(
+                    kind, str
+                )
+                option = click.option(flag, name, type=click_type, default=None, help=help_text)
+            function = option(function)
         return click.option(
             "--config",
             "config_file",

@@ -62,6 +62,20 @@ class Settings:
     log_level: str = dataclasses.field(
         default="info", metadata={"help": "debug, info, warning or error"}
     )
+    mirror_url: str | None = dataclasses.field(
+        default=None,
+        metadata={"help": "upstream simple index of root/pypi (default: the index pip uses here)"},
+    )
+    request_timeout: float = dataclasses.field(
+        default=5.0, metadata={"help": "seconds to wait for an upstream answer"}
+    )
+    upstream_retries: int = dataclasses.field(
+        default=2, metadata={"help": "retries of a failed upstream request before it counts"}
+    )
+    offline_mode: bool = dataclasses.field(
+        default=False,
+        metadata={"help": "never contact upstreams: mirrors serve only what is cached"},
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "serverdir", Path(self.serverdir).expanduser().absolute())
@@ -73,6 +87,10 @@ class Settings:
             raise ConfigError("max_upload_size must be positive")
         if self.token_expiry < 1:
             raise ConfigError("token_expiry must be positive")
+        if not self.request_timeout > 0:
+            raise ConfigError(f"request_timeout must be positive, not {self.request_timeout}")
+        if self.upstream_retries < 0:
+            raise ConfigError(f"upstream_retries must be 0 or more, not {self.upstream_retries}")
         if self.log_level not in {"debug", "info", "warning", "error"}:
             raise ConfigError(
                 f"log_level must be debug, info, warning or error, not {self.log_level!r}"
@@ -90,16 +108,36 @@ FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
 
 
 def field_kind(name: str) -> type:
-    """The plain type a setting holds: str, int, Path or tuple (of str)."""
+    """The plain type a setting holds: str, int, float, bool, Path or tuple (of str)."""
     annotation = str(FIELDS[name].type)
-    for kind in (int, Path, tuple):
+    for kind in (int, float, bool, Path, tuple):
         if annotation.startswith(kind.__name__):
             return kind
     return str
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _as_bool(name: str, value: object, origin: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ConfigError(f"{origin}: {name} must be true or false, not {value!r}")
+
+
 def _coerce(name: str, value: object, origin: str) -> object:
     kind = field_kind(name)
+    if kind is bool:
+        return _as_bool(name, value, origin)
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ConfigError(f"{origin}: {name} must be a number, not {value!r}")
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"{origin}: {name} must be a number, not {value!r}") from None
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise ConfigError(f"{origin}: {name} must be an integer, not {value!r}")

@@ -169,7 +169,8 @@ def test_init_again_changes_nothing(tmp_path: Path) -> None:
     try:
         assert store.schema_is_current()
         assert [user.name for user in store.list_users()] == ["root"]
-        assert store.sync_serial() == 1
+        assert list(store.all_indexes()) == ["root/pypi"]
+        assert store.sync_serial() == 2  # root, then root/pypi
     finally:
         store.close()
 

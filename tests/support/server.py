@@ -15,6 +15,9 @@ from pathlib import Path
 import httpx
 
 ROOT_PASSWORD = "root-secret"
+# Where root/pypi points unless a test gives --mirror-url: a local port nobody listens on, so
+# no test can reach the internet through the mirror.
+NOWHERE = "http://127.0.0.1:9/simple/"
 _URL_LINE = re.compile(r"serving on (http://\S+/)")
 
 
@@ -40,6 +43,8 @@ class ServerProcess:
             "--log-level", "warning",
             *self.extra_args,
         ]  # fmt: skip
+        if "--mirror-url" not in self.extra_args:
+            command += ["--mirror-url", NOWHERE]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PKGDEPOT_")}
         self.process = subprocess.Popen(
             command,

@@ -65,6 +65,10 @@ def test_every_setting_can_come_from_each_source(tmp_path: Path) -> None:
         "restrict_modify": ["root", "alice"],
         "token_expiry": 60,
         "log_level": "debug",
+        "mirror_url": "http://127.0.0.1:9/simple/",
+        "request_timeout": 2.5,
+        "upstream_retries": 4,
+        "offline_mode": True,
     }
     expected = Settings(
         serverdir=tmp_path / "srv",
@@ -76,13 +80,19 @@ def test_every_setting_can_come_from_each_source(tmp_path: Path) -> None:
         restrict_modify=("root", "alice"),
         token_expiry=60,
         log_level="debug",
+        mirror_url="http://127.0.0.1:9/simple/",
+        request_timeout=2.5,
+        upstream_retries=4,
+        offline_mode=True,
     )
     assert set(values) == set(expected.to_mapping())
     toml_lines = []
     for key, value in values.items():
         if isinstance(value, list):
             toml_lines.append(f"{key} = {value!r}".replace("'", '"'))
-        elif isinstance(value, int):
+        elif isinstance(value, bool):
+            toml_lines.append(f"{key} = {str(value).lower()}")
+        elif isinstance(value, int | float):
             toml_lines.append(f"{key} = {value}")
         else:
             toml_lines.append(f'{key} = "{value}"')
@@ -94,6 +104,20 @@ def test_every_setting_can_come_from_each_source(tmp_path: Path) -> None:
     }
     assert load_settings({}, environ=environ) == expected
     assert load_settings(values, environ={}) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("offline_mode", "maybe", "offline_mode must be true or false"),
+        ("request_timeout", "soon", "request_timeout must be a number"),
+        ("request_timeout", "0", "request_timeout must be positive"),
+        ("upstream_retries", "-1", "upstream_retries must be 0 or more"),
+    ],
+)
+def test_mirror_settings_are_checked(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({}, environ={f"PKGDEPOT_{name.upper()}": value})
 
 
 def test_settings_survive_the_trip_to_worker_processes(tmp_path: Path) -> None:

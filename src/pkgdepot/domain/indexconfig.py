@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pkgdepot.domain.models import ANONYMOUS
 from pkgdepot.domain.names import (
@@ -25,9 +26,27 @@ STAGE_DEFAULTS: dict[str, Any] = {
     "mirror_whitelist": [],
     "mirror_whitelist_inheritance": "intersection",
 }
+MIRROR_DEFAULTS: dict[str, Any] = {
+    "type": "mirror",
+    "volatile": True,
+    "mirror_url": None,  # required
+    "mirror_cache_expiry": 1800,
+    "mirror_no_project_list": False,
+    "mirror_use_external_urls": False,
+    "mirror_ignore_serial_header": False,
+}
+DEFAULTS = {"stage": STAGE_DEFAULTS, "mirror": MIRROR_DEFAULTS}
 FREE_KEYS = ("title", "description", "custom_data")
 LIST_KEYS = ("bases", "acl_upload", "acl_toxresult_upload", "mirror_whitelist")
-KNOWN_TYPES = ("stage",)
+BOOL_KEYS = (
+    "volatile",
+    "mirror_no_project_list",
+    "mirror_use_external_urls",
+    "mirror_ignore_serial_header",
+)
+KNOWN_TYPES = tuple(DEFAULTS)
+MAX_CACHE_EXPIRY = 10 * 365 * 24 * 3600
+PASSWORD_MASK = "***"
 
 
 def _as_bool(key: str, value: object) -> bool:
@@ -66,9 +85,42 @@ def normalize_index_path(value: str) -> str:
     return "/".join(parts)
 
 
+def check_mirror_url(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"mirror_url must be a string, not {short_repr(value)}")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"mirror_url must be an http or https URL, not {short_repr(value)}")
+    url = value.strip()
+    return url if url.endswith("/") else url + "/"
+
+
+def shown_mirror_url(url: str) -> str:
+    """``mirror_url`` as replies show it: a password in it is replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{PASSWORD_MASK}@{host}"))
+
+
+def _as_expiry(key: str, value: object) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{key} must be a number of seconds, not {short_repr(value)}")
+    if value > MAX_CACHE_EXPIRY:
+        raise InvalidInput(f"{key} must be at most {MAX_CACHE_EXPIRY} seconds")
+    return value
+
+
 def _coerce(key: str, value: object) -> object:
-    if key == "volatile":
+    if key in BOOL_KEYS:
         return _as_bool(key, value)
+    if key == "mirror_url":
+        return check_mirror_url(value)
+    if key == "mirror_cache_expiry":
+        return _as_expiry(key, value)
     if key == "bases":
         return list(dict.fromkeys(normalize_index_path(v) for v in _as_list(key, value)))
     if key in ("acl_upload", "acl_toxresult_upload"):
@@ -90,28 +142,36 @@ def _coerce(key: str, value: object) -> object:
     return value  # custom_data: any JSON
 
 
-def _check_keys(keys: Sequence[str]) -> None:
-    unknown = sorted(k for k in keys if k not in STAGE_DEFAULTS and k not in FREE_KEYS)
+def _defaults(index_type: object) -> dict[str, Any]:
+    if not isinstance(index_type, str) or index_type not in DEFAULTS:
+        raise InvalidInput(f"unknown index type {short_repr(index_type)}")
+    return DEFAULTS[str(index_type)]
+
+
+def _check_keys(index_type: object, keys: Sequence[str]) -> None:
+    defaults = _defaults(index_type)
+    unknown = sorted(k for k in keys if k not in defaults and k not in FREE_KEYS)
     if unknown:
         raise InvalidInput(f"indexconfig got unexpected keys: {short_list(unknown)}")
 
 
 def _remove(config: dict[str, Any], key: str) -> None:
-    if key in STAGE_DEFAULTS:
+    if key in _defaults(config.get("type", "stage")):
         raise InvalidInput("Default values can't be removed.")
     config.pop(key, None)
 
 
 def new_index_config(owner: str, given: Mapping[str, Any]) -> dict[str, Any]:
     index_type = given.get("type", "stage")
-    if index_type not in KNOWN_TYPES:
-        raise InvalidInput(f"unknown index type {short_repr(index_type)}")
-    _check_keys(list(given))
-    config: dict[str, Any] = copy.deepcopy(STAGE_DEFAULTS)
-    config["acl_upload"] = [owner]
+    _check_keys(index_type, list(given))
+    config: dict[str, Any] = copy.deepcopy(_defaults(index_type))
+    if index_type == "stage":
+        config["acl_upload"] = [owner]
     for key, value in given.items():
         if value is not None:  # null means "not given": the default stays
             config[key] = _coerce(key, value)
+    if index_type == "mirror" and not config["mirror_url"]:
+        raise InvalidInput("a mirror index needs a mirror_url")
     return config
 
 
@@ -132,7 +192,7 @@ def apply_operations(old: Mapping[str, Any], items: Sequence[object]) -> dict[st
         if not isinstance(item, str):
             raise InvalidInput(f"PATCH list items must be strings, not {short_repr(item)}")
         key, op, value = _parse_operation(item)
-        _check_keys([key])
+        _check_keys(config.get("type", "stage"), [key])
         if op == "=":
             config[key] = _coerce(key, value)
             continue
@@ -168,7 +228,7 @@ def apply_patch(old: Mapping[str, Any], patch: object) -> dict[str, Any]:
             assert isinstance(patch, dict)
         shown_only = {"projects"}
         given = {k: v for k, v in patch.items() if k not in shown_only}
-        _check_keys(list(given))
+        _check_keys(old.get("type", "stage"), list(given))
         new = copy.deepcopy(dict(old))
         for key, value in given.items():
             if value is None:
@@ -179,4 +239,7 @@ def apply_patch(old: Mapping[str, Any], patch: object) -> dict[str, Any]:
         raise InvalidInput("PATCH body must be a JSON object or a list of key=value strings")
     if new.get("type") != old.get("type"):
         raise InvalidInput("the 'type' of an index can't be changed")
+    old_url = old.get("mirror_url")
+    if isinstance(old_url, str) and new.get("mirror_url") == shown_mirror_url(old_url):
+        new["mirror_url"] = old_url  # the reply's form of the URL: the password stays
     return new

@@ -60,6 +60,28 @@ class Index:
     def whitelist_inheritance(self) -> str:
         return str(self.config.get("mirror_whitelist_inheritance", "union"))
 
+    # mirrors
+
+    @property
+    def mirror_url(self) -> str:
+        return str(self.config.get("mirror_url", ""))
+
+    @property
+    def cache_expiry(self) -> int:
+        return int(self.config.get("mirror_cache_expiry", 1800))
+
+    @property
+    def lists_upstream_projects(self) -> bool:
+        return not self.config.get("mirror_no_project_list", False)
+
+    @property
+    def redirects_to_upstream(self) -> bool:
+        return bool(self.config.get("mirror_use_external_urls", False))
+
+    @property
+    def trusts_serial_header(self) -> bool:
+        return not self.config.get("mirror_ignore_serial_header", False)
+
 
 @dataclasses.dataclass(frozen=True)
 class ReleaseFile:
@@ -71,14 +93,26 @@ class ReleaseFile:
     version: str
     filename: str
     kind: str  # "releasefile" | "doczip" | "toxresult"
-    sha256: str
-    size: int
-    upload_time: str  # ISO 8601 UTC
+    sha256: str  # "" for a mirrored file whose upstream announced no sha256, until fetched
+    size: int | None  # None only for a mirrored file not yet fetched whose size is unknown
+    upload_time: str | None  # ISO 8601 UTC; None where an upstream did not say
     requires_python: str | None = None
     yanked: str | None = None  # None: not yanked; "": yanked without reason
     core_metadata_sha256: str | None = None
     for_relpath: str | None = None
     log: tuple[Mapping[str, Any], ...] = ()
+    url: str | None = None  # where a mirrored file comes from upstream
+    cached: bool = True  # False: a mirrored file whose bytes are not fetched yet
+
+
+@dataclasses.dataclass(frozen=True)
+class MirrorPageState:
+    """What a mirror's upstream last answered for one project page."""
+
+    found: bool  # False: the upstream said the project does not exist
+    etag: str | None
+    upstream_serial: int  # X-PyPI-Last-Serial; -1 when the upstream sent none
+    fetched_at: float  # Unix time of that answer
 
 
 # One release file of a simple page: (filename, version, fragment), where the fragment is its
@@ -89,3 +123,8 @@ PageLink = tuple[str, str, str]
 def file_relpath(index_path: str, sha256: str, filename: str) -> str:
     """The stable location of a stored file, as devpi spells it."""
     return f"{index_path}/+f/{sha256[:3]}/{sha256[3:16]}/{filename}"
+
+
+def external_relpath(index_path: str, url_digest: str, filename: str) -> str:
+    """Where a mirror serves a file its upstream announced without a sha256 (devpi's ``+e``)."""
+    return f"{index_path}/+e/{url_digest[:3]}/{url_digest[3:16]}/{filename}"

@@ -23,7 +23,8 @@ def file_url(relpath: str) -> str:
 
 
 def html_link(file: ReleaseFile) -> str:
-    attrs = [f'href="{escape(file_url(file.relpath))}#sha256={escape(file.sha256)}"']
+    fragment = f"#sha256={escape(file.sha256)}" if file.sha256 else ""
+    attrs = [f'href="{escape(file_url(file.relpath))}{fragment}"']
     if file.requires_python:
         attrs.append(f'data-requires-python="{escape(file.requires_python)}"')
     if file.yanked is not None:
@@ -38,10 +39,12 @@ def json_link(file: ReleaseFile) -> str:
     entry: dict[str, Any] = {
         "filename": file.filename,
         "url": file_url(file.relpath),
-        "hashes": {"sha256": file.sha256},
-        "size": file.size,
-        "upload-time": file.upload_time,
+        "hashes": {"sha256": file.sha256} if file.sha256 else {},
     }
+    if file.size is not None:
+        entry["size"] = file.size
+    if file.upload_time:
+        entry["upload-time"] = file.upload_time
     if file.requires_python:
         entry["requires-python"] = file.requires_python
     if file.yanked is not None:

@@ -67,19 +67,26 @@ def valid_hashes(candidates: Mapping[str, object]) -> dict[str, str]:
     return found
 
 
-def is_archive_of(filename: str, project: str) -> bool:
-    """Whether ``filename`` is a wheel or sdist of ``project`` (any spelling of its name)."""
-    wanted = canonicalize_name(project)
+def archive_name_and_version(filename: str) -> tuple[str, str] | None:
+    """The normalised project name and the version a wheel or sdist filename carries."""
     try:
         if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[0] == wanted
+            name, version, _, _ = parse_wheel_filename(filename)
+            return name, str(version)
         for suffix in _LEGACY_SDIST_SUFFIXES:
             if filename.endswith(suffix):
                 filename = filename[: -len(suffix)] + ".tar.gz"
                 break
-        return parse_sdist_filename(filename)[0] == wanted
+        name, version = parse_sdist_filename(filename)
+        return canonicalize_name(name), str(version)
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return False
+        return None
+
+
+def is_archive_of(filename: str, project: str) -> bool:
+    """Whether ``filename`` is a wheel or sdist of ``project`` (any spelling of its name)."""
+    parsed = archive_name_and_version(filename)
+    return parsed is not None and parsed[0] == canonicalize_name(project)
 
 
 def _filename_from_url(url: str) -> str:

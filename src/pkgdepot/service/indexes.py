@@ -50,6 +50,14 @@ class Catalog:
 
 
 def index_view(index: Index) -> dict[str, Any]:
+    """The config as replies show it: a password in ``mirror_url`` is hidden."""
+    view = stored_view(index)
+    if isinstance(view.get("mirror_url"), str):
+        view["mirror_url"] = indexconfig.shown_mirror_url(view["mirror_url"])
+    return view
+
+
+def stored_view(index: Index) -> dict[str, Any]:
     view = {"type": index.type}
     view.update(index.config)
     return view
@@ -91,7 +99,7 @@ class Indexes:
         index = self.catalog.get(user, name)
         if not self.policy.may_modify_index(who, index):
             raise Forbidden(f"no permission to modify index {index.path}")
-        old = index_view(index)
+        old = stored_view(index)
         new = indexconfig.apply_patch(old, body)
         if noop_is_error and new == old:
             raise InvalidInput("The requested modifications resulted in no changes")

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pkgdepot.domain.models import Index, PageLink, ReleaseFile, User
+from pkgdepot.domain.models import Index, MirrorPageState, PageLink, ReleaseFile, User
 from pkgdepot.storage import schema
 from pkgdepot.storage.rows import index_path_of, to_file, to_index, to_user
 from pkgdepot.storage.serial import SharedSerial
@@ -171,14 +171,21 @@ class MetaStore:
         with self._read() as c:
             return [to_file(row, index.path) for row in c.execute(query)]
 
-    def links_of_project(self, index_id: int, project: str, fmt: str) -> list[PageLink]:
-        """A project's release files with their pre-rendered ``html`` or ``json`` fragment."""
+    def links_of_project(
+        self, index_id: int, project: str, fmt: str, *, cached_only: bool = False
+    ) -> list[PageLink]:
+        """A project's release files with their pre-rendered ``html`` or ``json`` fragment.
+
+        ``cached_only`` leaves out mirrored files whose bytes were never fetched.
+        """
         fragment = _t.files.c.html_link if fmt == "html" else _t.files.c.json_link
         query = sa.select(_t.files.c.filename, _t.files.c.version, fragment).where(
             _t.files.c.index_id == index_id,
             _t.files.c.project == project,
             _t.files.c.kind == "releasefile",
         )
+        if cached_only:
+            query = query.where(_t.files.c.cached == sa.true())
         with self._read() as c:
             # Plain tuples straight from the driver: no Row objects for thousands of files.
             return list(c.execute(query).cursor.fetchall())
@@ -214,6 +221,44 @@ class MetaStore:
                 )
             ).first()
         return None if row is None else to_file(row, index.path)
+
+    # mirrors
+
+    def mirror_page(self, index_id: int, project: str) -> MirrorPageState | None:
+        """What the upstream last said about ``project``; None if it was never asked."""
+        with self._read() as c:
+            row = c.execute(
+                sa.select(_t.mirror_pages).where(
+                    _t.mirror_pages.c.index_id == index_id, _t.mirror_pages.c.project == project
+                )
+            ).first()
+        if row is None:
+            return None
+        return MirrorPageState(row.found, row.etag, row.upstream_serial, row.fetched_at)
+
+    def record_mirror_page(self, index_id: int, project: str, state: MirrorPageState) -> None:
+        """Remember an upstream answer. Not a change anyone sees, so it takes no serial."""
+        values = {
+            "found": state.found,
+            "etag": state.etag,
+            "upstream_serial": state.upstream_serial,
+            "fetched_at": state.fetched_at,
+        }
+        with self._writer.begin() as c:
+            c.execute(
+                sa.insert(_t.mirror_pages)
+                .prefix_with("OR REPLACE")
+                .values(index_id=index_id, project=project, **values)
+            )
+
+    def forget_mirror_page(self, index_id: int, project: str) -> None:
+        """Make the next request for ``project`` ask the upstream again."""
+        with self._writer.begin() as c:
+            c.execute(
+                sa.delete(_t.mirror_pages).where(
+                    _t.mirror_pages.c.index_id == index_id, _t.mirror_pages.c.project == project
+                )
+            )
 
     def was_deleted(self, relpath: str) -> bool:
         with self._read() as c:

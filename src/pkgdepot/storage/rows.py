@@ -41,6 +41,8 @@ def to_file(row: sa.Row[Any], index_path: str) -> ReleaseFile:
         core_metadata_sha256=row.core_metadata_sha256,
         for_relpath=row.for_relpath,
         log=tuple(row.log),
+        url=row.url,
+        cached=bool(row.cached),
     )
 
 

@@ -73,8 +73,8 @@ files = sa.Table(
     sa.Column("filename", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("sha256", sa.Text, nullable=False),
-    sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("upload_time", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=True),
+    sa.Column("upload_time", sa.Text, nullable=True),
     sa.Column("requires_python", sa.Text, nullable=True),
     sa.Column("yanked", sa.Text, nullable=True),
     sa.Column("core_metadata_sha256", sa.Text, nullable=True),
@@ -84,7 +84,24 @@ files = sa.Table(
     sa.Column("json_link", sa.Text, nullable=True),
     sa.Column("log", sa.JSON, nullable=False),
     sa.Column("serial", sa.Integer, nullable=False),
+    # mirrors: where the file comes from, and whether its bytes are here yet
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("cached", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Index("ix_files_project", "index_id", "project", "version"),
+)
+
+# What a mirror last heard from its upstream about one project (its links live in ``files``).
+mirror_pages = sa.Table(
+    "mirror_pages",
+    metadata,
+    sa.Column(
+        "index_id", sa.Integer, sa.ForeignKey("indexes.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("project", sa.Text, primary_key=True),
+    sa.Column("found", sa.Boolean, nullable=False),  # False: the upstream answered 404
+    sa.Column("etag", sa.Text, nullable=True),
+    sa.Column("upstream_serial", sa.Integer, nullable=False),  # -1: the upstream sent none
+    sa.Column("fetched_at", sa.Float, nullable=False),  # Unix time of the last good answer
 )
 
 deleted_files = sa.Table(

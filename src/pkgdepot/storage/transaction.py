@@ -21,6 +21,21 @@ def _fragments(file: ReleaseFile) -> dict[str, str | None]:
     return {"html_link": html_link(file), "json_link": json_link(file)}
 
 
+_UPSTREAM_FACTS = ("filename", "version", "url", "requires_python", "yanked", "upload_time")
+
+
+def _same_upstream_facts(stored: ReleaseFile, announced: ReleaseFile) -> bool:
+    """Whether a stored mirror row still says what the upstream announces now."""
+    if any(getattr(stored, f) != getattr(announced, f) for f in _UPSTREAM_FACTS):
+        return False
+    if announced.sha256 and stored.sha256 != announced.sha256:
+        return False
+    if announced.size is not None and stored.size != announced.size:
+        return False
+    announced_metadata = announced.core_metadata_sha256
+    return announced_metadata is None or stored.core_metadata_sha256 == announced_metadata
+
+
 class Transaction:
     """One write transaction; every change it makes is stamped with ``serial``."""
 
@@ -54,6 +69,12 @@ class Transaction:
             )
         ).first()
         return None if row is None else to_file(row, index.path)
+
+    def has_project(self, index_id: int, project: str) -> bool:
+        query = sa.select(_t.projects.c.name).where(
+            _t.projects.c.index_id == index_id, _t.projects.c.name == project
+        )
+        return self.connection.execute(query).first() is not None
 
     def release_exists(self, index_id: int, project: str, version: str) -> bool:
         query = sa.select(_t.releases.c.version).where(
@@ -181,6 +202,8 @@ class Transaction:
             "core_metadata_sha256": file.core_metadata_sha256,
             "for_relpath": file.for_relpath,
             "log": [dict(entry) for entry in file.log],
+            "url": file.url,
+            "cached": file.cached,
             "serial": self.serial,
             **_fragments(file),
         }
@@ -219,6 +242,83 @@ class Transaction:
             )
         self._record("yank", index_id=index.id, project=project, version=version, yanked=yanked)
         return len(rows)
+
+    # mirrors
+
+    def replace_mirror_links(self, index: Index, project: str, files: list[ReleaseFile]) -> bool:
+        """Make a mirrored project list exactly ``files``; True if anything changed.
+
+        A link whose upstream facts are unchanged keeps its row, so a file already fetched
+        stays fetched. Rows are only written for links that are new or changed.
+        """
+        old = {
+            row.relpath: row
+            for row in self.connection.execute(
+                sa.select(_t.files).where(
+                    _t.files.c.index_id == index.id, _t.files.c.project == project
+                )
+            )
+        }
+        changed = False
+        for file in files:
+            row = old.pop(file.relpath, None)
+            if row is not None and _same_upstream_facts(to_file(row, index.path), file):
+                continue
+            if row is not None and row.cached:
+                # Fetched bytes are still good: the relpath carries their sha256.
+                file = dataclasses.replace(
+                    file,
+                    cached=True,
+                    sha256=row.sha256,
+                    size=row.size,
+                    core_metadata_sha256=file.core_metadata_sha256 or row.core_metadata_sha256,
+                )
+            self.put_file(index.id, file)
+            changed = True
+        for relpath in old:
+            self.connection.execute(
+                sa.delete(_t.files).where(
+                    _t.files.c.index_id == index.id, _t.files.c.relpath == relpath
+                )
+            )
+            self._record("file-deleted", relpath=relpath)
+            changed = True
+        if changed or not self.has_project(index.id, project):
+            self.touch_project(index.id, project, project)
+        return changed
+
+    def mark_fetched(
+        self, index: Index, relpath: str, sha256: str, size: int, core_metadata_sha256: str | None
+    ) -> ReleaseFile | None:
+        """A mirrored file's bytes are now stored; None if its row is gone meanwhile."""
+        row = self.connection.execute(
+            sa.select(_t.files).where(
+                _t.files.c.index_id == index.id, _t.files.c.relpath == relpath
+            )
+        ).first()
+        if row is None:
+            return None
+        file = dataclasses.replace(
+            to_file(row, index.path),
+            sha256=sha256,
+            size=size,
+            cached=True,
+            core_metadata_sha256=core_metadata_sha256,
+        )
+        self.connection.execute(
+            sa.update(_t.files)
+            .where(_t.files.c.index_id == index.id, _t.files.c.relpath == relpath)
+            .values(
+                sha256=sha256,
+                size=size,
+                cached=True,
+                core_metadata_sha256=core_metadata_sha256,
+                serial=self.serial,
+                **_fragments(file),
+            )
+        )
+        self._record("file-fetched", relpath=relpath, sha256=sha256)
+        return file
 
     def delete_file(self, index_id: int, index_path: str, relpath: str) -> None:
         """Delete a file and everything attached to it (tox results)."""

@@ -78,7 +78,7 @@ def _file_info(file: ReleaseFile, root: str) -> dict[str, Any]:
         "python_version": file.filename.split("-")[-3] if is_wheel else "source",
         "requires_python": file.requires_python,
         "size": file.size,
-        "upload_time": file.upload_time.rstrip("Z"),
+        "upload_time": file.upload_time.rstrip("Z") if file.upload_time else None,
         "upload_time_iso_8601": file.upload_time,
         "url": f"{root}/{file.relpath}",
         "yanked": file.yanked is not None,

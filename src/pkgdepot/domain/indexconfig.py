@@ -46,7 +46,7 @@ BOOL_KEYS = (
 )
 KNOWN_TYPES = tuple(DEFAULTS)
 MAX_CACHE_EXPIRY = 10 * 365 * 24 * 3600
-PASSWORD_MASK = "***"
+PASSWORD_MASK = "***"  # noqa: S105 (what replies show instead of a password)
 
 
 def _as_bool(key: str, value: object) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import secrets
 import time
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,7 +19,11 @@ from pkgdepot.config import Settings, load_settings
 from pkgdepot.domain import indexconfig
 from pkgdepot.domain.permissions import ROOT, Identity, Policy
 from pkgdepot.errors import ConfigError, InvalidInput, PkgdepotError
+from pkgdepot.mirror.clients import UpstreamClients
 from pkgdepot.mirror.default_upstream import default_upstream_url
+from pkgdepot.mirror.files import MirrorFiles
+from pkgdepot.mirror.lists import MirrorLists
+from pkgdepot.mirror.pages import MirrorPages
 from pkgdepot.serverdir import ServerDir, write_private
 from pkgdepot.service.accounts import Accounts
 from pkgdepot.service.container import Services
@@ -51,6 +57,9 @@ def open_services(settings: Settings) -> Services:
     blobs = FsBlobStore(directory.blobs)
     policy = Policy(frozenset(settings.restrict_modify))
     catalog = Catalog(store)
+    upstreams = UpstreamClients(timeout=settings.request_timeout, retries=settings.upstream_retries)
+    offline = settings.offline_mode
+    directory.mirrors.mkdir(exist_ok=True)
     return Services(
         settings=settings,
         store=store,
@@ -60,6 +69,12 @@ def open_services(settings: Settings) -> Services:
         indexes=Indexes(store, catalog, policy),
         projects=Projects(store, catalog, policy),
         uploads=Uploads(store, blobs, policy),
+        upstreams=upstreams,
+        mirror_pages=MirrorPages(store, upstreams, offline=offline),
+        mirror_files=MirrorFiles(
+            store, blobs, upstreams, directory.mirrors / "fetching", offline=offline
+        ),
+        mirror_lists=MirrorLists(upstreams, directory.mirrors / "lists", offline=offline),
         node_uuid=directory.node_uuid(),
         started_at=time.time(),
     )
@@ -148,7 +163,14 @@ def prepare_to_serve(settings: Settings) -> None:
 def create_app(settings: Settings) -> Starlette:
     services = open_services(settings)
     services.store.catch_up_serial()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await services.upstreams.aclose()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=build_routes(SimpleViews()),
         middleware=[
             Middleware(

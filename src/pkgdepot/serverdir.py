@@ -26,6 +26,7 @@ OWN_NAMES = frozenset(
         DATABASE + "-shm",
         DATABASE + "-journal",
         "+blobs",
+        "+mirrors",
         ".serial",
     }
 )
@@ -46,6 +47,11 @@ class ServerDir:
     @property
     def blobs(self) -> Path:
         return self.root / "+blobs"
+
+    @property
+    def mirrors(self) -> Path:
+        """Mirror state kept outside the database: project lists, downloads in progress."""
+        return self.root / "+mirrors"
 
     @property
     def serial(self) -> Path:
@@ -82,6 +88,7 @@ class ServerDir:
                         f"{', '.join(others[:5])}{', ...' if len(others) > 5 else ''}"
                     )
             self.blobs.mkdir(exist_ok=True)
+            self.mirrors.mkdir(exist_ok=True)
             if not self.secret.exists():
                 write_private(self.secret, base64.b64encode(secrets.token_bytes(32)))
         except OSError as error:

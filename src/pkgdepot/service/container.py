@@ -5,6 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from pkgdepot.config import Settings
+from pkgdepot.mirror.clients import UpstreamClients
+from pkgdepot.mirror.files import MirrorFiles
+from pkgdepot.mirror.lists import MirrorLists
+from pkgdepot.mirror.pages import MirrorPages
 from pkgdepot.service.accounts import Accounts
 from pkgdepot.service.indexes import Catalog, Indexes
 from pkgdepot.service.projects import Projects
@@ -23,5 +27,9 @@ class Services:
     indexes: Indexes
     projects: Projects
     uploads: Uploads
+    upstreams: UpstreamClients
+    mirror_pages: MirrorPages
+    mirror_files: MirrorFiles
+    mirror_lists: MirrorLists
     node_uuid: str
     started_at: float

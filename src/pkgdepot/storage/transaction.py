@@ -249,7 +249,9 @@ class Transaction:
         """Make a mirrored project list exactly ``files``; True if anything changed.
 
         A link whose upstream facts are unchanged keeps its row, so a file already fetched
-        stays fetched. Rows are only written for links that are new or changed.
+        stays fetched. Rows are only written for links that are new or changed. A released
+        file never changes: when the upstream announces other bytes (another sha256) under
+        the name of a file already fetched and verified, the fetched file stays.
         """
         old = {
             row.relpath: row
@@ -259,8 +261,13 @@ class Transaction:
                 )
             )
         }
+        fetched = {row.filename: relpath for relpath, row in old.items() if row.cached}
         changed = False
         for file in files:
+            kept = fetched.get(file.filename)
+            if kept is not None and kept != file.relpath:
+                old.pop(kept, None)
+                continue
             row = old.pop(file.relpath, None)
             if row is not None and _same_upstream_facts(to_file(row, index.path), file):
                 continue
@@ -283,7 +290,9 @@ class Transaction:
             )
             self._record("file-deleted", relpath=relpath)
             changed = True
-        if changed or not self.has_project(index.id, project):
+        if not self.has_project(index.id, project):
+            changed = True
+        if changed:
             self.touch_project(index.id, project, project)
         return changed
 

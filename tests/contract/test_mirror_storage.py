@@ -40,9 +40,10 @@ def replace(store: MetaStore, mirror: Index, files: list[ReleaseFile]) -> bool:
 
 
 def test_a_link_becomes_an_unfetched_file_row(store: MetaStore, mirror: Index) -> None:
+    when = "2024-01-01T00:00:00Z"
     files = stored(
         mirror,
-        link("pkg-1.0.tar.gz", requires_python=">=3.9", size=10, upload_time="2024-01-01T00:00:00Z"),
+        link("pkg-1.0.tar.gz", requires_python=">=3.9", size=10, upload_time=when),
         link("pkg-1.0-py3-none-any.whl", SHA_B, yanked=True, yanked_reason="broken",
              core_metadata={"sha256": "c" * 64}),
         link("pkg-2.0.zip", None),
@@ -54,11 +55,12 @@ def test_a_link_becomes_an_unfetched_file_row(store: MetaStore, mirror: Index) -
     sdist = rows["pkg-1.0.tar.gz"]
     assert sdist.relpath == f"root/pypi/+f/aaa/{'a' * 13}/pkg-1.0.tar.gz"
     assert (sdist.version, sdist.size, sdist.requires_python) == ("1.0", 10, ">=3.9")
-    assert sdist.cached is False and sdist.url == BASE + "pkg-1.0.tar.gz"
+    assert (sdist.cached, sdist.url) == (False, BASE + "pkg-1.0.tar.gz")
     wheel = rows["pkg-1.0-py3-none-any.whl"]
-    assert wheel.yanked == "broken" and wheel.core_metadata_sha256 == "c" * 64
+    assert (wheel.yanked, wheel.core_metadata_sha256) == ("broken", "c" * 64)
     unhashed = rows["pkg-2.0.zip"]
-    assert "/+e/" in unhashed.relpath and unhashed.sha256 == "" and unhashed.size is None
+    assert "/+e/" in unhashed.relpath
+    assert (unhashed.sha256, unhashed.size) == ("", None)
     assert store.indexes_having("pkg", [mirror.id]) == {mirror.id}
 
 
@@ -90,7 +92,8 @@ def test_a_fetched_file_stays_fetched_and_keeps_its_bytes(store: MetaStore, mirr
     replace(store, mirror, [file])
     with store.transaction(None) as tx:
         fetched = tx.mark_fetched(mirror, file.relpath, SHA_A, 123, "d" * 64)
-    assert fetched is not None and fetched.cached
+    assert fetched is not None
+    assert fetched.cached
     assert [f.cached for f in store.files_of_project(mirror, "pkg")] == [True]
     # the upstream page changes something else about the file: still fetched, metadata kept
     replace(store, mirror, stored(mirror, link("pkg-1.0-py3-none-any.whl", yanked=True)))

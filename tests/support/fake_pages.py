@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import io
@@ -13,6 +14,15 @@ from urllib.parse import quote
 import orjson
 from packaging.utils import canonicalize_name
 
+GENERATED_BLOCK = 1024 * 1024
+
+
+def generated_chunks(size: int) -> Iterator[bytes]:
+    """``size`` bytes made on the fly, 1 MiB at a time, every block different."""
+    for start in range(0, size, GENERATED_BLOCK):
+        block = hashlib.sha256(b"block %d" % start).digest() * (GENERATED_BLOCK // 32)
+        yield block[: min(GENERATED_BLOCK, size - start)]
+
 
 @dataclass
 class FakeFile:
@@ -20,15 +30,34 @@ class FakeFile:
     data: bytes
     requires_python: str | None = None
     yanked: bool | str = False
+    generated_size: int | None = None  # set: the bytes are ``generated_chunks``, not ``data``
+
+    @classmethod
+    def generated(cls, filename: str, size: int) -> FakeFile:
+        """A large file that is never held in memory (its sha256 is computed once)."""
+        return cls(filename, b"", generated_size=size)
 
     @property
+    def size(self) -> int:
+        return len(self.data) if self.generated_size is None else self.generated_size
+
+    def chunks(self) -> Iterator[bytes]:
+        if self.generated_size is None:
+            yield self.data
+        else:
+            yield from generated_chunks(self.generated_size)
+
+    @functools.cached_property
     def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        digest = hashlib.sha256()
+        for chunk in self.chunks():
+            digest.update(chunk)
+        return digest.hexdigest()
 
     @property
     def metadata(self) -> bytes | None:
         """The wheel's METADATA (PEP 658), None for sdists."""
-        if not self.filename.endswith(".whl"):
+        if not self.filename.endswith(".whl") or self.generated_size is not None:
             return None
         with zipfile.ZipFile(io.BytesIO(self.data)) as archive:
             name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
@@ -51,7 +80,7 @@ def json_page(project: FakeProject, base: str, sha256_of: Callable[[FakeFile], s
             "hashes": {"sha256": sha256_of(file)},
             "requires-python": file.requires_python,
             "yanked": file.yanked,
-            "size": len(file.data),
+            "size": file.size,
             "upload-time": "2024-01-02T03:04:05.000000Z",
         }
         metadata = file.metadata

@@ -38,6 +38,7 @@ from tests.support.fake_pages import (
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
 FIRST_SERIAL = 1000
+FILE_PIECES = 8
 
 
 class Fault(enum.Enum):
@@ -80,6 +81,7 @@ class FakeUpstream:
         self.slow_seconds = 30.0
         self.list_size: int | None = None  # generate this many extra names in the project list
         self.send_serial = True  # False: no X-PyPI-Last-Serial header at all
+        self.file_delay = 0.0  # > 0: file bodies come in FILE_PIECES pieces this far apart
         self.port = 0
         self._serial = FIRST_SERIAL
         self._fault: Fault | None = None
@@ -191,6 +193,11 @@ class FakeUpstream:
 
     def requests_for(self, path: str) -> list[LoggedRequest]:
         return [request for request in self.requests if request.path == path]
+
+    def downloads_of(self, filename: str) -> int:
+        """How many times the file's bytes were asked for (GET)."""
+        path = f"/files/{filename}"
+        return sum(1 for r in self.requests if r.method == "GET" and unquote(r.path) == path)
 
     # ---- HTTP -------------------------------------------------------------------------
 
@@ -326,10 +333,16 @@ class FakeUpstream:
         for project in self.projects.values():
             for file in project.files:
                 if file.filename == filename:
-                    return _Reply(200, {"Content-Type": "application/octet-stream"}, file.data)
+                    return self._file_reply(file)
                 if file.filename == metadata_of and file.metadata is not None:
                     return _Reply(200, {"Content-Type": "text/plain"}, file.metadata)
         return _Reply(404, {}, b"no such file")
+
+    def _file_reply(self, file: FakeFile) -> _Reply:
+        headers = {"Content-Type": "application/octet-stream"}
+        if file.generated_size is None and not self.file_delay:
+            return _Reply(200, headers, file.data)
+        return _Reply(200, headers, stream=file_body(file, self.file_delay))
 
     def _project_list(self, request: LoggedRequest) -> _Reply:
         serial = self._serial
@@ -353,6 +366,18 @@ class FakeUpstream:
         if request.headers.get("if-none-match") == headers["ETag"]:
             return _Reply(304, headers)
         return _Reply(200, headers, stream=generated_list(self.list_size, self.flavour))
+
+
+async def file_body(file: FakeFile, delay: float) -> AsyncIterator[bytes]:
+    """A file's bytes as they are made; with ``delay``, small files come in slow pieces."""
+    if file.generated_size is not None:
+        for chunk in file.chunks():
+            yield chunk
+        return
+    piece = -(-len(file.data) // FILE_PIECES)
+    for start in range(0, len(file.data), piece):
+        await asyncio.sleep(delay)
+        yield file.data[start : start + piece]
 
 
 async def generated_list(count: int, flavour: str) -> AsyncIterator[bytes]:

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from pkgdepot.domain.models import ReleaseFile
-from pkgdepot.errors import NotFound
+from pkgdepot.domain.models import Index, ReleaseFile
+from pkgdepot.errors import NotFound, PkgdepotError
+from pkgdepot.mirror.files import Streaming
 from pkgdepot.service.container import Services
 from pkgdepot.web.context import flag, identity, services, wants_json
 from pkgdepot.web.responses import envelope, message
@@ -98,17 +99,18 @@ class BlobResponse(FileResponse):
 
 @dataclasses.dataclass(frozen=True)
 class Found:
+    index: Index
     file: ReleaseFile
     is_metadata: bool  # the wheel's PEP 658 core metadata, not the file itself
-    sha256: str  # of the bytes to send
+    sha256: str  # of the bytes to send; "" when not known yet (a mirrored file)
     media_type: str
     path: Path
-    stat: os.stat_result
+    stat: os.stat_result | None  # None: a mirrored file (or its metadata) not here yet
 
 
-def _relpath(request: Request) -> str:
+def _relpath(request: Request, area: str = "+f") -> str:
     p = request.path_params
-    return f"{p['user']}/{p['index']}/+f/{p['rest']}"
+    return f"{p['user']}/{p['index']}/{area}/{p['rest']}"
 
 
 def _find(s: Services, user: str, index_name: str, relpath: str) -> Found:
@@ -118,19 +120,25 @@ def _find(s: Services, user: str, index_name: str, relpath: str) -> Found:
             file = s.projects.file(index, relpath.removesuffix(METADATA_SUFFIX))
         except NotFound:
             raise NotFound(f"no file {relpath}") from None
-        if not file.core_metadata_sha256:
+        if not file.core_metadata_sha256 and not _mirrored_wheel(file):
             raise NotFound(f"{file.filename} has no core metadata file: only wheels have one")
-        is_metadata, sha256, media_type = True, file.core_metadata_sha256, METADATA_TYPE
+        is_metadata, sha256, media_type = True, file.core_metadata_sha256 or "", METADATA_TYPE
     else:
         file = s.projects.file(index, relpath)
         is_metadata, sha256 = False, file.sha256
         media_type = MEDIA_TYPES.get(file.kind, "application/octet-stream")
-    path = s.blobs.path(sha256)
+    path = s.blobs.path(sha256) if sha256 else Path()
     try:
-        stat = path.stat()
+        stat = path.stat() if sha256 else None
     except FileNotFoundError:
-        raise NotFound(f"the stored content of {relpath} is missing on this server") from None
-    return Found(file, is_metadata, sha256, media_type, path, stat)
+        stat = None
+    if stat is None and file.url is None:
+        raise NotFound(f"the stored content of {relpath} is missing on this server")
+    return Found(index, file, is_metadata, sha256, media_type, path, stat)
+
+
+def _mirrored_wheel(file: ReleaseFile) -> bool:
+    return file.url is not None and file.filename.endswith(".whl")
 
 
 def _file_meta(file: ReleaseFile) -> dict[str, object]:
@@ -151,13 +159,33 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 async def get_file(request: Request) -> Response:
-    p = request.path_params
-    relpath = _relpath(request)
-    found = await run_in_threadpool(_find, services(request), p["user"], p["index"], relpath)
+    return await _get(request, "+f")
+
+
+async def get_external_file(request: Request) -> Response:
+    """A mirrored file its upstream announced without a sha256 (devpi's ``+e``)."""
+    return await _get(request, "+e")
+
+
+async def _get(request: Request, area: str) -> Response:
+    s, p = services(request), request.path_params
+    relpath = _relpath(request, area)
+    found = await run_in_threadpool(_find, s, p["user"], p["index"], relpath)
     if wants_json(request) and not found.is_metadata:
         return envelope("releasefilemeta", _file_meta(found.file))
+    if found.stat is None:
+        reply = await _from_upstream(request, s, found)
+        if reply is not None:
+            return reply
+        found = await run_in_threadpool(_find, s, p["user"], p["index"], relpath)
+        if found.stat is None:
+            raise NotFound(f"the stored content of {relpath} is missing on this server")
+    return _send_stored(request, found, found.stat)
+
+
+def _send_stored(request: Request, found: Found, stat: os.stat_result) -> Response:
     etag = f'"{found.sha256}"'
-    last_modified = formatdate(found.stat.st_mtime, usegmt=True)
+    last_modified = formatdate(stat.st_mtime, usegmt=True)
     headers = {
         "ETag": etag,
         "Last-Modified": last_modified,
@@ -173,12 +201,72 @@ async def get_file(request: Request) -> Response:
     # With an If-Range that no longer matches, the client's copy is outdated: send it all.
     if range_header is not None and if_range in (None, etag, last_modified):
         try:
-            ranges = byte_ranges(range_header, found.stat.st_size)
+            ranges = byte_ranges(range_header, stat.st_size)
         except RangeNotSatisfiable as error:
             reply = message(str(error), 416, reason=True)
-            reply.headers["Content-Range"] = f"bytes */{found.stat.st_size}"
+            reply.headers["Content-Range"] = f"bytes */{stat.st_size}"
             return reply
-    return BlobResponse(found.path, found.stat, found.media_type, headers, ranges)
+    return BlobResponse(found.path, stat, found.media_type, headers, ranges)
+
+
+# mirrored files not here yet
+
+
+class UpstreamFileResponse(StreamingResponse):
+    """A mirrored file sent while it is fetched.
+
+    When the download fails after the response started, the response is left incomplete: the
+    server then closes the connection, so the client sees a broken body (short of its
+    ``Content-Length`` when the size is known), never a complete wrong file.
+    """
+
+    def __init__(self, streaming: Streaming, media_type: str, headers: dict[str, str]) -> None:
+        super().__init__(streaming.rest, headers=headers, media_type=media_type)
+        self.streaming = streaming
+
+    async def stream_response(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        try:
+            await send(
+                {"type": "http.response.body", "body": self.streaming.first, "more_body": True}
+            )
+            async for chunk in self.streaming.rest:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except PkgdepotError:
+            return  # logged where the download failed
+        finally:
+            await self.streaming.rest.aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _from_upstream(request: Request, s: Services, found: Found) -> Response | None:
+    """Answer for a mirrored file (or its core metadata) that is not stored here; None once it
+    is stored, to be served from disk."""
+    index, file, mirror = found.index, found.file, s.mirror_files
+    if found.is_metadata:
+        await mirror.fetch_metadata(index, file)
+        return None
+    if index.redirects_to_upstream and file.url:
+        return RedirectResponse(file.url, 302)
+    mirror.check_online(file)
+    headers = {"Vary": "Accept"}
+    if file.sha256:
+        etag = headers["ETag"] = f'"{file.sha256}"'
+        headers["Cache-Control"] = IMMUTABLE
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None and _etag_matches(if_none_match, etag):
+            return Response(status_code=304, headers=headers)
+    if file.size is not None:
+        headers["Content-Length"] = str(file.size)
+    if request.method == "HEAD":
+        reply = Response(headers=headers, media_type=found.media_type)
+        if file.size is None:
+            del reply.headers["content-length"]
+        return reply
+    streaming = await mirror.stream(index, file)
+    if streaming is None:
+        return None
+    return UpstreamFileResponse(streaming, found.media_type, headers)
 
 
 async def delete_file(request: Request) -> Response:

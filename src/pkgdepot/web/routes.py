@@ -80,6 +80,7 @@ def build_routes(simple: SimpleViews) -> list[BaseRoute]:
         ]
     routes += [
         route(UI + "/+f/{rest:path}", {"GET": files.get_file, "DELETE": files.delete_file}),
+        route(UI + "/+e/{rest:path}", {"GET": files.get_external_file}),
         route(UI + "/pypi/{project}/json", {"GET": jsonapi.project_json}),
         route(UI + "/pypi/{project}/{version}/json", {"GET": jsonapi.version_json}),
     ]

@@ -17,10 +17,10 @@ from packaging.utils import canonicalize_name
 GENERATED_BLOCK = 1024 * 1024
 
 
-def generated_chunks(size: int) -> Iterator[bytes]:
+def generated_chunks(size: int, seed: str = "") -> Iterator[bytes]:
     """``size`` bytes made on the fly, 1 MiB at a time, every block different."""
     for start in range(0, size, GENERATED_BLOCK):
-        block = hashlib.sha256(b"block %d" % start).digest() * (GENERATED_BLOCK // 32)
+        block = hashlib.sha256(b"%s %d" % (seed.encode(), start)).digest() * (GENERATED_BLOCK // 32)
         yield block[: min(GENERATED_BLOCK, size - start)]
 
 
@@ -45,7 +45,7 @@ class FakeFile:
         if self.generated_size is None:
             yield self.data
         else:
-            yield from generated_chunks(self.generated_size)
+            yield from generated_chunks(self.generated_size, seed=self.filename)
 
     @functools.cached_property
     def sha256(self) -> str:

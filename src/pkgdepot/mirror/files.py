@@ -138,7 +138,7 @@ class MirrorFiles:
             await part.flush()
             await asyncio.to_thread(self._commit, index, file, part.blob, result)
         except PkgdepotError as error:
-            log.warning("download of %s for %s failed: %s", file.url, index.path, error.message)
+            log.warning("%s: download of %s failed: %s", index.path, file.filename, error.message)
             raise
 
     def _commit(
@@ -214,7 +214,7 @@ class MirrorFiles:
         try:
             result = await client.download_file(url, write, sha256=sha256)
         except PkgdepotError as error:
-            log.warning("download of %s for %s failed: %s", url, index.path, error.message)
+            log.warning("%s: download of %s failed: %s", index.path, url, error.message)
             raise
         if isinstance(result, UpstreamNotFound):
             return False

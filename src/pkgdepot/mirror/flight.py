@@ -174,6 +174,12 @@ def _try_lock(path: Path) -> int | None:
     return None
 
 
+def _unlock(path: Path, fd: int) -> None:
+    """Unlinked while still held: whoever locks the path next gets a new file."""
+    path.unlink(missing_ok=True)
+    os.close(fd)
+
+
 def _remove_leftover(part: Path) -> None:
     """What a leader that was killed left: its part link and the temporary file behind it."""
     with contextlib.suppress(FileNotFoundError):
@@ -216,14 +222,18 @@ class Flights:
                 follower = self._follow_local(local)
             else:
                 lock = _try_lock(lock_path)
-                if lock is not None:
-                    if not await needed():
-                        lock_path.unlink(missing_ok=True)
-                        os.close(lock)
-                        return None
-                    follower = self._follow_local(self._lead(key, lock, lead))
-                else:
+                if lock is None:
                     follower = self._follow_other_process(key)
+                else:
+                    try:
+                        started = self._lead(key, lock, lead) if await needed() else None
+                    except BaseException:
+                        _unlock(lock_path, lock)
+                        raise
+                    if started is None:
+                        _unlock(lock_path, lock)
+                        return None
+                    follower = self._follow_local(started)
             if follower is not None:
                 return follower
             if time.monotonic() > deadline:
@@ -235,7 +245,11 @@ class Flights:
         _remove_leftover(part_path)
         blob = self._blobs.writer()
         local = _Local(blob.staged_path())
-        os.symlink(local.part, part_path)
+        try:
+            os.symlink(local.part, part_path)
+        except BaseException:
+            blob.abort()
+            raise
 
         async def run() -> None:
             try:
@@ -243,8 +257,7 @@ class Flights:
             finally:
                 blob.abort()  # nothing happens once committed
                 part_path.unlink(missing_ok=True)
-                lock_path.unlink(missing_ok=True)
-                os.close(lock)
+                _unlock(lock_path, lock)
                 del self._local[key]
                 local.wake()
 

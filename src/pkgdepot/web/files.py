@@ -4,6 +4,9 @@ A stored file never changes, so it is served with its sha256 as ``ETag``, an imm
 ``Cache-Control``, ``304`` for a matching ``If-None-Match`` and byte ranges (RFC 9110): the
 ranges are checked here, Starlette's ``FileResponse`` sends the bytes. devpi-client asks for
 the file's metadata instead with ``Accept: application/json``.
+
+A mirrored file that is not stored yet (``+f``, or ``+e`` when its upstream announced no
+sha256) is streamed while ``mirror/files.py`` fetches it, and served from disk afterwards.
 """
 
 from __future__ import annotations
@@ -246,9 +249,9 @@ async def _from_upstream(request: Request, s: Services, found: Found) -> Respons
     if found.is_metadata:
         await mirror.fetch_metadata(index, file)
         return None
+    mirror.check_online(file)
     if index.redirects_to_upstream and file.url:
         return RedirectResponse(file.url, 302)
-    mirror.check_online(file)
     headers = {"Vary": "Accept"}
     if file.sha256:
         etag = headers["ETag"] = f'"{file.sha256}"'

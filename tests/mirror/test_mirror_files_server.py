@@ -299,3 +299,24 @@ def test_offline_mode_serves_cached_files_and_refuses_the_others(
         assert sdist.filename in message
         assert_error(client.get(urls[sdist.filename] + ".metadata"), 404, "only wheels")
     assert len(json_upstream.requests) == requests_before
+
+
+def test_pages_advertise_metadata_extracted_from_a_fetched_wheel(mirror: Mirror) -> None:
+    wheel, _ = mirror.upstream.add_release(mirror.project, "1.0")
+    assert wheel.metadata is not None
+    json_page = mirror.upstream._json_page
+    mirror.upstream._json_page = lambda project: json_page(project).replace(  # type: ignore[method-assign]
+        b'"core-metadata"', b'"no-core-metadata"'
+    )
+    url = mirror.sync(mirror.project)[wheel.filename]
+    page_url = f"/{mirror.path}/+simple/{mirror.project}/"
+    accept = {"Accept": "application/vnd.pypi.simple.v1+json"}
+
+    def advertised() -> object:
+        files = mirror.http.get(page_url, headers=accept).json()["files"]
+        (entry,) = [entry for entry in files if entry["filename"] == wheel.filename]
+        return entry.get("core-metadata")
+
+    assert advertised() is None
+    mirror.http.get(url).raise_for_status()
+    assert advertised() == {"sha256": hashlib.sha256(wheel.metadata).hexdigest()}

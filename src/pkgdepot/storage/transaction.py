@@ -326,6 +326,7 @@ class Transaction:
                 **_fragments(file),
             )
         )
+        self.touch_project(index.id, file.project, file.project)  # its pages change
         self._record("file-fetched", relpath=relpath, sha256=sha256)
         return file
 

@@ -74,7 +74,9 @@ def open_services(settings: Settings) -> Services:
         mirror_files=MirrorFiles(
             store, blobs, upstreams, directory.mirrors / "fetching", offline=offline
         ),
-        mirror_lists=MirrorLists(upstreams, directory.mirrors / "lists", offline=offline),
+        mirror_lists=MirrorLists(
+            upstreams, directory.mirrors / "lists", offline=offline, wait=settings.request_timeout
+        ),
         node_uuid=directory.node_uuid(),
         started_at=time.time(),
     )

@@ -80,6 +80,7 @@ class FakeUpstream:
         self.requests: list[LoggedRequest] = []
         self.slow_seconds = 30.0
         self.list_size: int | None = None  # generate this many extra names in the project list
+        self.list_extra: list[str] = []  # more names in the (not generated) project list
         self.send_serial = True  # False: no X-PyPI-Last-Serial header at all
         self.file_delay = 0.0  # > 0: file bodies come in FILE_PIECES pieces this far apart
         self.port = 0
@@ -347,7 +348,7 @@ class FakeUpstream:
     def _project_list(self, request: LoggedRequest) -> _Reply:
         serial = self._serial
         if self.list_size is None:
-            names = [project.name for project in self.projects.values()]
+            names = [project.name for project in self.projects.values()] + self.list_extra
             if self.flavour == "json":
                 body = orjson.dumps(
                     {"meta": {"api-version": "1.1"}, "projects": [{"name": n} for n in names]}

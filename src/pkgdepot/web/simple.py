@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from pkgdepot.domain.names import normalize_project
 from pkgdepot.errors import NotAcceptable, NotFound
 from pkgdepot.service.container import Services
-from pkgdepot.web import render
+from pkgdepot.web import project_lists, render
 from pkgdepot.web.context import services
 from pkgdepot.web.negotiate import SIMPLE_HTML, SIMPLE_JSON, SIMPLE_OFFERS, TEXT_HTML, choose
 
@@ -193,6 +193,9 @@ class SimpleViews:
         fmt = _format(media)
         s = services(request)
         user, name = request.path_params["user"], request.path_params["index"]
+        index = s.catalog.get(user, name)
+        if project_lists.listing_mirrors(s, index):  # the upstream's names: streamed from disk
+            return await project_lists.project_list(request, index, media)
 
         def state() -> Hashable:
             return s.projects.list_state(s.catalog.get(user, name))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -212,3 +213,23 @@ def test_a_stage_lists_its_own_names_then_the_mirrors_others(
     grown = api.http.get(f"/{user}/dev/+simple/", headers={**JSON, "If-None-Match": etag})
     assert names_in(grown) == ["another", *expected]
     assert len(list_requests(mirror.upstream)) == 1
+
+
+def test_concurrent_requests_share_one_fetch(
+    server: ServerProcess, upstream: FakeUpstream, unique: Callable[[str], str]
+) -> None:
+    upstream.list_size = 50_000
+    mirror = Mirror.create(server, upstream, unique("parallel"))
+
+    def fetch(_: int) -> bytes:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            reply = client.get(f"/{mirror.path}/+simple/", headers=JSON)
+            assert reply.status_code == 200
+            return reply.content
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        bodies = set(pool.map(fetch, range(10)))
+    (body,) = bodies
+    assert body.count(b'{"name":') == 50_000
+    assert len(list_requests(upstream)) == 1
+    mirror.close()

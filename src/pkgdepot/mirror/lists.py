@@ -34,7 +34,7 @@ from pkgdepot.domain.models import Index
 from pkgdepot.domain.names import is_valid_project_name
 from pkgdepot.errors import UpstreamUnavailable
 from pkgdepot.mirror.clients import UpstreamClients
-from pkgdepot.mirror.upstream import NotModified, ProjectList
+from pkgdepot.mirror.upstream import ProjectList
 
 log = logging.getLogger("pkgdepot.mirror")
 
@@ -269,7 +269,7 @@ class MirrorLists:
         if fetch is None:
             fetch = asyncio.create_task(self._fetch(index, directory, stored))
             self._fetches[directory] = fetch
-            fetch.add_done_callback(lambda _: self._fetches.pop(directory, None))
+            fetch.add_done_callback(lambda _: self._forget(directory))
         if stored is None:
             try:
                 return Listing(await asyncio.shield(fetch), stale=False)
@@ -283,6 +283,11 @@ class MirrorLists:
                 return Listing(await asyncio.shield(fetch), stale=False)
         except (UpstreamUnavailable, TimeoutError):
             return Listing(stored, stale=True)
+
+    def _forget(self, directory: Path) -> None:
+        fetch = self._fetches.pop(directory)
+        if not fetch.cancelled():
+            fetch.exception()  # logged by ``_fetch``; a request that stopped waiting never asks
 
     async def _fetch(self, index: Index, directory: Path, stored: StoredList | None) -> StoredList:
         try:
@@ -299,8 +304,8 @@ class MirrorLists:
         async with client.project_list(stored.etag if stored else None) as result:
             if isinstance(result, ProjectList):
                 return await self._store(index, directory, result, stored)
-        assert isinstance(result, NotModified)
-        assert stored is not None  # a 304 answers our ETag
+        if stored is None or stored.etag is None:
+            raise UpstreamUnavailable(f"upstream {client.url} answered 304 to a plain request")
         kept = dataclasses.replace(
             stored,
             etag=result.etag or stored.etag,

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from tests.support.client import basic
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.procs import peak_rss_bytes, process_tree, reset_peak_rss
 from tests.support.server import ServerProcess
@@ -52,15 +53,19 @@ def test_a_million_names_are_listed_in_flat_memory(
     (pid,) = process_tree(server.process.pid)
     all_seen = bytearray(b"\xff" * (COUNT // 8)) + bytes([(1 << (COUNT % 8)) - 1])
     with httpx.Client(base_url=server.url, timeout=300) as client:
-        client.get("/+api").raise_for_status()
+        client.put("/lister", json={"password": "secret"}).raise_for_status()
+        stage = {"bases": ["root/pypi"]}
+        client.put("/lister/dev", json=stage, headers=basic("lister", "secret")).raise_for_status()
         reset_peak_rss(pid)
-        for media, entry in ENTRIES.items():
-            with client.stream("GET", "/root/pypi/+simple/", headers={"Accept": media}) as reply:
-                assert reply.status_code == 200
-                assert reply.headers["content-type"].startswith(media)
-                count, seen = seen_names(reply.iter_bytes(), entry)
-            assert count == COUNT, media
-            assert seen == all_seen, media
+        # root/pypi's documents, as files; then the stage's, streamed from root/pypi's names
+        for path in ("/root/pypi/+simple/", "/lister/dev/+simple/"):
+            for media, entry in ENTRIES.items():
+                with client.stream("GET", path, headers={"Accept": media}) as reply:
+                    assert reply.status_code == 200
+                    assert reply.headers["content-type"].startswith(media)
+                    count, seen = seen_names(reply.iter_bytes(), entry)
+                assert count == COUNT, (path, media)
+                assert seen == all_seen, (path, media)
     peak = peak_rss_bytes(pid)
     print(f"server peak RSS (VmHWM) {peak / 2**20:.1f} MiB serving a list of {COUNT} names")
     assert peak < PEAK_RSS_LIMIT

@@ -36,6 +36,7 @@ from pkgdepot.storage.serial import SharedSerial
 from pkgdepot.storage.sqlite import create_sqlite_engine
 from pkgdepot.web import errors
 from pkgdepot.web.middleware import DevpiHeaders
+from pkgdepot.web.mirroring import MirrorChains
 from pkgdepot.web.routes import build_routes
 from pkgdepot.web.simple import SimpleViews
 
@@ -67,7 +68,7 @@ def open_services(settings: Settings) -> Services:
         catalog=catalog,
         accounts=Accounts(store, directory.read_secret(), settings.token_expiry, policy),
         indexes=Indexes(store, catalog, policy),
-        projects=Projects(store, catalog, policy),
+        projects=Projects(store, catalog, policy, offline=offline),
         uploads=Uploads(store, blobs, policy),
         upstreams=upstreams,
         mirror_pages=MirrorPages(store, upstreams, offline=offline),
@@ -190,6 +191,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.router.redirect_slashes = False
     app.state.services = services
+    app.state.mirror_chains = MirrorChains()
     return app
 
 

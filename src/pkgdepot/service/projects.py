@@ -14,6 +14,7 @@ from pkgdepot.domain.resolve import MirrorDecision, merge_first_wins, visible_or
 from pkgdepot.errors import Forbidden, Gone, InvalidInput, NotFound, Unauthorized
 from pkgdepot.service.indexes import Catalog
 from pkgdepot.storage.meta import MetaStore
+from pkgdepot.storage.transaction import Transaction
 
 Href = Callable[[str], str]  # relpath -> absolute URL
 _filename, _version = itemgetter(0), itemgetter(1)  # of a PageLink
@@ -80,10 +81,13 @@ def link_view(file: ReleaseFile, href: Href) -> dict[str, Any]:
 
 
 class Projects:
-    def __init__(self, store: MetaStore, catalog: Catalog, policy: Policy) -> None:
+    def __init__(
+        self, store: MetaStore, catalog: Catalog, policy: Policy, *, offline: bool = False
+    ) -> None:
         self._store = store
         self.catalog = catalog
         self.policy = policy
+        self.offline = offline  # offline mode: mirrors show only the files that are cached
 
     # reading
 
@@ -93,6 +97,14 @@ class Projects:
         by_path = {i.path: i.id for i in order}
         visible, decision = visible_order(project, order, lambda p: by_path[p] in having)
         return Chain(order, visible, having, decision)
+
+    def mirrors_to_sync(self, index: Index, project: str) -> tuple[list[Index], bool]:
+        """The mirrors of the chain whose releases of ``project`` a view merges (the whitelist
+        rule may hide them all), and whether a private index of the chain has the project."""
+        chain = self.chain(index, project)
+        mirrors = [i for i in chain.visible if i.is_mirror]
+        private = any(i.id in chain.having for i in chain.order if not i.is_mirror)
+        return mirrors, private
 
     def state(self, index: Index, project: str) -> tuple[tuple[int, int, int], ...]:
         """Changes whenever anything a page of this project shows may have changed."""
@@ -119,7 +131,7 @@ class Projects:
         return chain
 
     def _page(self, index: Index, project: str, chain: Chain) -> ProjectPage:
-        groups = [self._store.files_of_project(i, project) for i in chain.with_project]
+        groups = [self._files(i, project) for i in chain.with_project]
         files = merge_first_wins(groups, key=lambda f: f.filename)
         files.sort(key=lambda f: (version_sort_key(f.version), f.filename))
         versions = {f.version for f in files}
@@ -133,13 +145,27 @@ class Projects:
             hidden_mirrors=[i.path for i in chain.order if i.is_mirror and i not in chain.visible],
         )
 
+    def _cached_only(self, index: Index) -> bool:
+        return self.offline and index.is_mirror
+
+    def _files(
+        self, index: Index, project: str, kind: str | None = "releasefile"
+    ) -> list[ReleaseFile]:
+        files = self._store.files_of_project(index, project, kind)
+        if self._cached_only(index):
+            return [file for file in files if file.cached]
+        return files
+
     def simple_page(self, index: Index, project: str, fmt: str) -> SimplePage:
         """Built for speed: a project can have thousands of versions and files.
 
         ``fmt`` is ``html`` or ``json``: which pre-rendered fragment each link carries.
         """
         chain = self._existing_chain(index, project)
-        groups = [self._store.links_of_project(i.id, project, fmt) for i in chain.with_project]
+        groups = [
+            self._store.links_of_project(i.id, project, fmt, cached_only=self._cached_only(i))
+            for i in chain.with_project
+        ]
         links = groups[0] if len(groups) == 1 else merge_first_wins(groups, _filename)
         # PEP 700: the versions that have files. A dict, not a set: rows come in nearly sorted
         # order, which makes sorting thousands of versions several times cheaper.
@@ -185,7 +211,7 @@ class Projects:
     def _version_data(self, index: Index, project: str, href: Href) -> dict[str, dict[str, Any]]:
         data = {v: dict(m) for v, m in self._store.releases(index.id, project).items()}
         display = self._store.display_name(index.id, project) or project
-        for file in self._store.files_of_project(index, project, kind=None):
+        for file in self._files(index, project, kind=None):
             entry = data.setdefault(file.version, {"name": display, "version": file.version})
             entry.setdefault("+links", []).append(link_view(file, href))
         for version, entry in data.items():
@@ -233,6 +259,7 @@ class Projects:
         self._check_volatile(index, force, f"project {project}")
         with self._store.transaction(who.user) as tx:
             tx.delete_project(index.id, index.path, project)
+            _forget_mirrored(tx, index, project)
 
     def delete_version(
         self, who: Identity, index: Index, project: str, version: str, force: bool
@@ -248,6 +275,7 @@ class Projects:
                 tx.delete_project(index.id, index.path, project)
             else:
                 tx.touch_project(index.id, project, project)
+            _forget_mirrored(tx, index, project)
 
     def delete_file(self, who: Identity, index: Index, relpath: str, force: bool) -> None:
         self.authorize(who, index, "delete files")
@@ -256,6 +284,7 @@ class Projects:
         with self._store.transaction(who.user) as tx:
             tx.delete_file(index.id, index.path, relpath)
             tx.touch_project(index.id, file.project, file.project)
+            _forget_mirrored(tx, index, file.project)
 
     def yank(self, who: Identity, index: Index, project: str, version: str, yanked: object) -> None:
         """PEP 592: ``yanked`` is true, a reason string, or false to un-yank."""
@@ -265,6 +294,13 @@ class Projects:
             if tx.set_yanked(index, project, version, value) == 0:
                 raise NotFound(f"no release files of {project} {version} on {index.path}")
             tx.touch_project(index.id, project, project)
+
+
+def _forget_mirrored(tx: Transaction, index: Index, project: str) -> None:
+    """A delete on a mirror makes the next request fetch the project's page again. In the
+    delete's transaction: a worker that sees the delete's serial also sees the page forgotten."""
+    if index.is_mirror:
+        tx.forget_mirror_page(index.id, project)
 
 
 def yank_value(yanked: object) -> str | None:

@@ -245,6 +245,14 @@ class Transaction:
 
     # mirrors
 
+    def forget_mirror_page(self, index_id: int, project: str) -> None:
+        """Make the next request for ``project`` ask the upstream again (after a delete)."""
+        self.connection.execute(
+            sa.delete(_t.mirror_pages).where(
+                _t.mirror_pages.c.index_id == index_id, _t.mirror_pages.c.project == project
+            )
+        )
+
     def replace_mirror_links(self, index: Index, project: str, files: list[ReleaseFile]) -> bool:
         """Make a mirrored project list exactly ``files``; True if anything changed.
 

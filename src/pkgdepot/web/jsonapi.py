@@ -18,6 +18,7 @@ from pkgdepot.domain.names import normalize_project
 from pkgdepot.errors import NotFound
 from pkgdepot.service.projects import ProjectView
 from pkgdepot.web.context import base_url, services
+from pkgdepot.web.mirroring import bring_up_to_date, marked
 from pkgdepot.web.responses import json_response
 
 # info key -> stored metadata key; empty values become null, as the public index shows them.
@@ -168,6 +169,7 @@ async def _reply(request: Request, version: str | None) -> Response:
         return redirect
     s = services(request)
     index = s.catalog.get(request.path_params["user"], request.path_params["index"])
+    stale = await bring_up_to_date(request, index, project)
     root = base_url(request)
     serial = s.store.serial.get()
 
@@ -179,7 +181,7 @@ async def _reply(request: Request, version: str | None) -> Response:
             document["releases"] = _releases(root, view)
         return document
 
-    return json_response(await run_in_threadpool(build))
+    return marked(json_response(await run_in_threadpool(build)), stale)
 
 
 async def project_json(request: Request) -> Response:

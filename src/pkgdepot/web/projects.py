@@ -11,6 +11,7 @@ from pkgdepot.domain.names import normalize_project
 from pkgdepot.errors import InvalidInput
 from pkgdepot.service.projects import Href
 from pkgdepot.web.context import base_url, flag, identity, json_body, services
+from pkgdepot.web.mirroring import bring_up_to_date, marked
 from pkgdepot.web.negotiate import SIMPLE_HTML, SIMPLE_JSON, choose
 from pkgdepot.web.responses import envelope, message
 
@@ -57,14 +58,13 @@ async def project_get(request: Request) -> Response:
     if redirect is not None:
         return redirect
     s = services(request)
+    index = _index(request)
+    ignore_bases = flag(request, "ignore_bases")
+    stale = await bring_up_to_date(request, index, project, ignore_bases=ignore_bases)
     result = await run_in_threadpool(
-        s.projects.versions,
-        _index(request),
-        project,
-        _href(request),
-        ignore_bases=flag(request, "ignore_bases"),
+        s.projects.versions, index, project, _href(request), ignore_bases=ignore_bases
     )
-    return envelope("projectconfig", result)
+    return marked(envelope("projectconfig", result), stale)
 
 
 async def project_delete(request: Request) -> Response:
@@ -82,15 +82,18 @@ async def version_get(request: Request) -> Response:
         return redirect
     p = request.path_params
     s = services(request)
+    index = _index(request)
+    ignore_bases = flag(request, "ignore_bases")
+    stale = await bring_up_to_date(request, index, p["project"], ignore_bases=ignore_bases)
     result = await run_in_threadpool(
         s.projects.version,
-        _index(request),
+        index,
         p["project"],
         p["version"],
         _href(request),
-        ignore_bases=flag(request, "ignore_bases"),
+        ignore_bases=ignore_bases,
     )
-    return envelope("versiondata", result)
+    return marked(envelope("versiondata", result), stale)
 
 
 async def version_delete(request: Request) -> Response:

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from pkgdepot.errors import InvalidInput
-from pkgdepot.web import api, files, jsonapi, projects, upload
+from pkgdepot.web import api, files, jsonapi, mirroring, projects, upload
 from pkgdepot.web.simple import SimpleViews
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -77,6 +77,7 @@ def build_routes(simple: SimpleViews) -> list[BaseRoute]:
             route(base, {"GET": add_slash}),
             route(base + "/", {"GET": simple.project_list}),
             *with_and_without_slash(base + "/{project}", {"GET": simple.project_page}),
+            route(base + "/{project}/refresh", {"POST": mirroring.refresh}),
         ]
     routes += [
         route(UI + "/+f/{rest:path}", {"GET": files.get_file, "DELETE": files.delete_file}),

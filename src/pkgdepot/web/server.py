@@ -6,10 +6,12 @@ for it, so handlers put it in a private header that this protocol turns into the
 
 from __future__ import annotations
 
+import copy
 import socket
 from typing import Any
 
 import uvicorn
+import uvicorn.config
 from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.supervisors import Multiprocess
@@ -63,6 +65,17 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def logging_config(log_level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus pkgdepot's own loggers on stderr at the same level."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["pkgdepot"] = {
+        "handlers": ["default"],
+        "level": log_level.upper(),
+        "propagate": False,
+    }
+    return config
+
+
 def run(sock: socket.socket, workers: int, log_level: str) -> None:
     config = uvicorn.Config(
         "pkgdepot.app:create_app_from_environment",
@@ -71,6 +84,7 @@ def run(sock: socket.socket, workers: int, log_level: str) -> None:
         loop="uvloop",
         workers=workers,
         log_level=log_level,
+        log_config=logging_config(log_level),  # applied in every worker process
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=10,

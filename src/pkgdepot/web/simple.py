@@ -28,6 +28,7 @@ from pkgdepot.errors import NotAcceptable, NotFound
 from pkgdepot.service.container import Services
 from pkgdepot.web import project_lists, render
 from pkgdepot.web.context import services
+from pkgdepot.web.mirroring import STALE, bring_up_to_date
 from pkgdepot.web.negotiate import SIMPLE_HTML, SIMPLE_JSON, SIMPLE_OFFERS, TEXT_HTML, choose
 
 MAX_ENTRIES = 8192
@@ -128,10 +129,14 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
 
-def _reply(request: Request, served: tuple[Rendered, str], media: str) -> Response:
+def _reply(
+    request: Request, served: tuple[Rendered, str], media: str, *, stale: bool = False
+) -> Response:
     entry, how = served
     etag = f'"{entry.digest}-{ETAG_SUFFIX[media]}"'
     headers = {"ETag": etag, "Vary": "Accept", "X-Pkgdepot-Cache": how}
+    if stale:  # a mirror's upstream failed: its stored page stands in
+        headers["Cache-Control"] = STALE
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None and _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
@@ -221,6 +226,7 @@ class SimpleViews:
         fmt = _format(media)
         s = services(request)
         user, name = request.path_params["user"], request.path_params["index"]
+        stale = await bring_up_to_date(request, s.catalog.get(user, name), project)
 
         def state() -> Hashable:
             return s.projects.state(s.catalog.get(user, name), project)
@@ -240,4 +246,4 @@ class SimpleViews:
             return render.project_html(project, [fragment for _, _, fragment in page.links], note)
 
         served = await self._page(s, (user, name, project, fmt), state, body)
-        return _reply(request, served, media)
+        return _reply(request, served, media, stale=stale)

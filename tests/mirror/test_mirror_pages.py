@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.mirror.pages_site import SIMPLE_JSON, Site
+from tests.mirror.pages_site import ROOT, SIMPLE_JSON, Site
 from tests.support.api_checks import assert_error
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.server import ServerProcess
@@ -104,7 +104,7 @@ def test_a_project_that_disappears_upstream_disappears_here(
         assert_error(site.page("vanishing"), 404)
         assert site.page_requests("vanishing") == 2
         file_url = f"/{site.index}/+f/{wheel.sha256[:3]}/{wheel.sha256[3:16]}/{wheel.filename}"
-        assert site.http.get(file_url).status_code in (404, 410)
+        assert_error(site.http.get(file_url), 410, "deleted")
     finally:
         site.close()
 
@@ -176,6 +176,31 @@ def test_a_restarted_server_serves_warm_pages_without_asking_the_upstream(
         assert site.page_requests("warm-pkg") == 1
         assert site.page_requests("cold-pkg") == 1
         assert wheel.filename in before
+    finally:
+        site.close()
+
+
+def test_workers_share_what_one_fetched_and_all_see_a_delete(
+    start_server: Callable[..., ServerProcess], json_upstream: FakeUpstream
+) -> None:
+    """Another worker's fetch is read from the database; a delete moves the global serial,
+    which makes every worker read the page's state again."""
+    server = start_server(workers=2)
+    site = Site.create(server, json_upstream, "shared", mirror_cache_expiry=3600)
+    try:
+        json_upstream.add_release("shared-pkg", "1.0")
+        for _ in range(8):  # new connections: both workers answer some of them
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                page = client.get(f"/{site.index}/+simple/shared-pkg/", headers=SIMPLE_JSON)
+                assert page.status_code == 200
+        assert site.page_requests("shared-pkg") == 1
+        deleted = site.http.delete(f"/{site.index}/shared-pkg", headers=ROOT)
+        assert deleted.status_code == 200, deleted.text
+        for _ in range(8):
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                page = client.get(f"/{site.index}/+simple/shared-pkg/", headers=SIMPLE_JSON)
+                assert len(page.json()["files"]) == 2
+        assert site.page_requests("shared-pkg") == 2
     finally:
         site.close()
 

@@ -19,6 +19,7 @@ from tests.support.server import ServerProcess
 pytestmark = pytest.mark.timeout(120)
 
 REQUEST_TIMEOUT = 1  # seconds; SLOW answers after 30
+EXPIRY = 3  # seconds; also how long a mirror backs off after a fault
 FAULT_LINE = "upstream unavailable for"
 
 
@@ -56,7 +57,7 @@ FAULTS = [Fault.DOWN, Fault.SLOW, Fault.ERROR_500, Fault.RESET, Fault.TRUNCATED]
 def test_a_fault_serves_the_stored_page_stale_and_logs_one_line(
     upstream: FakeUpstream, make_site: Callable[..., Site], fault: Fault
 ) -> None:
-    site = make_site(upstream, mirror_cache_expiry=1)
+    site = make_site(upstream, mirror_cache_expiry=EXPIRY)
     project = site.index.split("/")[1] + "-pkg"
     upstream.add_release(project, "1.0")
     fresh = site.page(project)
@@ -64,7 +65,7 @@ def test_a_fault_serves_the_stored_page_stale_and_logs_one_line(
     assert "cache-control" not in fresh.headers
     upstream.set_fault(fault)
     upstream.add_release(project, "2.0")  # not seen: the upstream is broken
-    time.sleep(1.1)
+    time.sleep(EXPIRY + 0.1)
 
     stale = site.page(project)
     assert stale.status_code == 200
@@ -75,7 +76,7 @@ def test_a_fault_serves_the_stored_page_stale_and_logs_one_line(
     assert "serving the page cached" in lines[0]
     asked = site.page_requests(project)
 
-    # Backing off: the next requests get the stored page at once, without asking again.
+    # Backing off (for the expiry): the next requests get the stored page without asking.
     for path in (f"/{site.index}/+simple/{project}/", f"/{site.index}/pypi/{project}/json"):
         again = site.http.get(path, headers=SIMPLE_JSON)
         assert again.status_code == 200
@@ -84,6 +85,25 @@ def test_a_fault_serves_the_stored_page_stale_and_logs_one_line(
     assert devpi.headers["cache-control"] == "no-cache"
     assert list(devpi.json()["result"]) == ["1.0"]
     assert site.page_requests(project) == asked
+    assert len(site.log_lines(FAULT_LINE, repr(project))) == 1
+
+
+def test_after_the_backoff_a_recovered_upstream_is_asked_again(
+    json_upstream: FakeUpstream, make_site: Callable[..., Site]
+) -> None:
+    site = make_site(json_upstream, mirror_cache_expiry=EXPIRY)
+    project = site.index.split("/")[1] + "-back"
+    json_upstream.add_release(project, "1.0")
+    assert site.page(project).status_code == 200
+    json_upstream.set_fault(Fault.ERROR_500)
+    time.sleep(EXPIRY + 0.1)
+    assert site.page(project).headers["cache-control"] == "no-cache"
+    json_upstream.set_fault(None)
+    wheel, _ = json_upstream.add_release(project, "2.0")
+    time.sleep(EXPIRY + 0.1)
+    recovered = site.page(project)
+    assert "cache-control" not in recovered.headers
+    assert wheel.filename in {entry["filename"] for entry in recovered.json()["files"]}
     assert len(site.log_lines(FAULT_LINE, repr(project))) == 1
 
 

@@ -8,11 +8,12 @@ restarted server serves warm pages without asking the upstream again.
   revalidated with ``If-None-Match`` and the stored serial. A not-found answer is kept for a
   sixth of that (5 of the default 30 minutes), so a project published upstream shows up soon.
 - One upstream request per (mirror, project) at a time in a worker process, however many
-  requests ask. A request that has a stored page to fall back on waits at most the upstream
-  timeout, then gets the stored page (stale) while the fetch finishes in the background.
+  requests ask. A request that has a stored answer to fall back on waits at most the upstream
+  timeout, then gets it (a page is then stale) while the fetch finishes in the background.
 - When the upstream fails, the stored page is served stale, one warning is logged, and the
-  project is not asked for again for ``BACKOFF`` seconds, so a dead upstream does not cost
-  every request a timeout. With nothing stored, the failure is the caller's (502).
+  project is not asked for again for a while (the mirror's expiry, at most ``BACKOFF``), so a
+  dead upstream does not cost every request a timeout. With nothing stored, the failure is
+  the caller's (502).
 - A per-worker memo of the stored answer, valid while the global serial does not move, keeps
   the hot path free of queries and thread hops. Another worker's change to the links, or a
   delete, moves the serial and so is seen.
@@ -34,7 +35,7 @@ from pkgdepot.storage.meta import MetaStore
 
 log = logging.getLogger("pkgdepot.mirror")
 
-BACKOFF = 30.0  # seconds without a new upstream attempt for a project after a fault
+BACKOFF = 30.0  # at most this many seconds without a new upstream attempt after a fault
 NOT_FOUND_SHARE = 6  # a not-found answer lives for 1/6 of the mirror's cache expiry
 MAX_MEMOS = 100_000  # per worker; the memo is only a shortcut, so it is simply emptied when full
 
@@ -109,13 +110,13 @@ class MirrorPages:
             self._flights[key] = task
             task.add_done_callback(lambda done: self._landed(key, done))
         # asyncio.wait never cancels the task: a request that gives up or is cancelled leaves
-        # the fetch running for the others.
-        has_fallback = state is not None and state.found
-        done, _ = await asyncio.wait(
-            {task}, timeout=self._upstreams.timeout if has_fallback else None
-        )
+        # the fetch running for the others. With a stored answer to fall back on, a request
+        # waits one upstream timeout at most.
+        wait = None if state is None else self._upstreams.timeout
+        done, _ = await asyncio.wait({task}, timeout=wait)
         if not done:
-            return True
+            assert state is not None
+            return state.found  # the stored page, stale; or the stored not-found
         try:
             task.result()
         except UpstreamUnavailable as error:
@@ -163,7 +164,8 @@ class MirrorPages:
         except UpstreamUnavailable as error:
             if len(self._backoffs) >= MAX_MEMOS:
                 self._backoffs.clear()
-            self._backoffs[key] = _Backoff(time.time() + BACKOFF, error.message)
+            pause = min(BACKOFF, index.cache_expiry)
+            self._backoffs[key] = _Backoff(time.time() + pause, error.message)
             log.warning("%s", _fault_line(index, project, state, error.message))
             raise
         self._backoffs.pop(key, None)

@@ -4,6 +4,7 @@ breaks in every way we know, and the same installs still succeed from what the m
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.support.server import ServerProcess
 pytestmark = pytest.mark.e2e
 
 SIMPLE_JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
+_installs = itertools.count()
 EXPIRY = 1  # seconds: every install after a pause asks the upstream again
 CHECK_VERSIONS = (
     "import importlib.metadata as m;print(*(m.version(n) for n in ('top-pkg', 'dep-pkg')))"
@@ -66,14 +68,17 @@ def mirror_server(
 
 
 def install(clients: Clients, installer: str, url: str, name: str, *packages: str) -> Path:
-    """Install into a fresh venv with an empty client cache; returns its python."""
+    """Install into the venv ``name`` (made on first use), downloading everything afresh:
+    no client cache, and everything reinstalled; returns the venv's python."""
+    venv = clients.home / name
+    python = venv / "bin" / "python"
+    if not venv.exists():
+        clients.new_venv(name, with_pip=installer == "pip")
+    clients.env["UV_CACHE_DIR"] = str(clients.home / f"uv-cache-{next(_installs)}")
     if installer == "pip":
-        python = clients.new_venv(name, with_pip=True)
-        clients.pip_install(python, url, *packages)
+        clients.pip_install(python, url, "--force-reinstall", *packages)
     else:
-        python = clients.new_venv(name, with_pip=False)
-        clients.env["UV_CACHE_DIR"] = str(clients.home / f"uv-cache-{name}")
-        clients.uv_pip_install(python, url, *packages)
+        clients.uv_pip_install(python, url, "--reinstall", *packages)
     return python
 
 
@@ -140,10 +145,9 @@ def test_installs_keep_working_whatever_the_upstream_does(
         try:
             time.sleep(EXPIRY + 0.2)  # every page has expired: the mirror must ask again
             asked = len(upstream.requests)
-            name = fault.value
-            python = install(clients, "pip", mirror, f"pip-{name}", "top-pkg")
+            python = install(clients, "pip", mirror, "warm-pip", "top-pkg")
             assert installed_versions(clients, python) == ["1.0", "2.0"], fault
-            python = install(clients, "uv", stage, f"uv-{name}", "own-app")
+            python = install(clients, "uv", stage, "warm-uv", "own-app")
             assert installed_versions(clients, python) == ["1.0", "2.0"], fault
             if fault is not Fault.DOWN:
                 assert len(upstream.requests) > asked, f"{fault}: the upstream was never asked"

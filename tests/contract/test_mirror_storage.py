@@ -132,6 +132,8 @@ def test_page_state_is_remembered_without_a_serial(store: MetaStore, mirror: Ind
     newer = dataclasses.replace(state, found=False, etag=None, upstream_serial=-1)
     store.record_mirror_page(mirror.id, "pkg", newer)
     assert store.mirror_page(mirror.id, "pkg") == newer
-    store.forget_mirror_page(mirror.id, "pkg")
-    assert store.mirror_page(mirror.id, "pkg") is None
     assert store.serial.get() == serial
+    with store.transaction(None) as tx:  # a delete on the mirror forgets the page with it
+        tx.delete_project(mirror.id, mirror.path, "pkg")
+        tx.forget_mirror_page(mirror.id, "pkg")
+    assert store.mirror_page(mirror.id, "pkg") is None

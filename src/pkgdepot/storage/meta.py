@@ -251,15 +251,6 @@ class MetaStore:
                 .values(index_id=index_id, project=project, **values)
             )
 
-    def forget_mirror_page(self, index_id: int, project: str) -> None:
-        """Make the next request for ``project`` ask the upstream again."""
-        with self._writer.begin() as c:
-            c.execute(
-                sa.delete(_t.mirror_pages).where(
-                    _t.mirror_pages.c.index_id == index_id, _t.mirror_pages.c.project == project
-                )
-            )
-
     def was_deleted(self, relpath: str) -> bool:
         with self._read() as c:
             return (

@@ -26,6 +26,7 @@ from pkgdepot.domain.models import Index, ReleaseFile
 from pkgdepot.errors import NotFound, PkgdepotError
 from pkgdepot.mirror.files import Streaming
 from pkgdepot.service.container import Services
+from pkgdepot.web.conditional import etag_matches
 from pkgdepot.web.context import flag, identity, services, wants_json
 from pkgdepot.web.responses import envelope, message
 
@@ -155,12 +156,6 @@ def _file_meta(file: ReleaseFile) -> dict[str, object]:
     }
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    if header.strip() == "*":
-        return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
-
-
 async def get_file(request: Request) -> Response:
     return await _get(request, "+f")
 
@@ -196,7 +191,7 @@ def _send_stored(request: Request, found: Found, stat: os.stat_result) -> Respon
         "Vary": "Accept",
     }
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None and _etag_matches(if_none_match, etag):
+    if if_none_match is not None and etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     ranges = None
     range_header = request.headers.get("range")
@@ -257,7 +252,7 @@ async def _from_upstream(request: Request, s: Services, found: Found) -> Respons
         etag = headers["ETag"] = f'"{file.sha256}"'
         headers["Cache-Control"] = IMMUTABLE
         if_none_match = request.headers.get("if-none-match")
-        if if_none_match is not None and _etag_matches(if_none_match, etag):
+        if if_none_match is not None and etag_matches(if_none_match, etag):
             return Response(status_code=304, headers=headers)
     if file.size is not None:
         headers["Content-Length"] = str(file.size)

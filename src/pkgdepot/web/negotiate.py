@@ -1,4 +1,5 @@
-"""Accept-header negotiation for the simple API (PEP 691), with q-values and ``latest`` aliases.
+"""Accept-header negotiation for the simple API (PEP 691), with q-values and ``latest`` aliases,
+and how each offered media type is sent.
 
 Media ranges that cannot be parsed (no ``type/subtype``, a q-value that is not a number from 0
 to 1) are skipped, as RFC 9110 allows; a header with no usable range counts as no header.
@@ -14,6 +15,13 @@ SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
 TEXT_HTML = "text/html"
 # Server preference when the client likes several equally: plain HTML first, for browsers.
 SIMPLE_OFFERS = (TEXT_HTML, SIMPLE_JSON, SIMPLE_HTML)
+CONTENT_TYPES = {
+    TEXT_HTML: "text/html; charset=utf-8",
+    SIMPLE_HTML: SIMPLE_HTML,
+    SIMPLE_JSON: SIMPLE_JSON,
+}
+# The same bytes serve text/html and v1+html, but each representation has its own ETag.
+ETAG_SUFFIX = {TEXT_HTML: "h", SIMPLE_HTML: "v", SIMPLE_JSON: "j"}
 _ALIASES = {
     "application/vnd.pypi.simple.latest+json": SIMPLE_JSON,
     "application/vnd.pypi.simple.latest+html": SIMPLE_HTML,
@@ -63,6 +71,11 @@ def _specificity(media_range: str, offer: str) -> int:
     if range_sub == "*" and offer.startswith(range_type + "/"):
         return TYPE_WILDCARD
     return 0
+
+
+def page_format(media: str) -> str:
+    """Which rendering of a page a negotiated media type gets: ``json`` or ``html``."""
+    return "json" if media == SIMPLE_JSON else "html"
 
 
 def choose(accept: str | None, offers: tuple[str, ...] = SIMPLE_OFFERS) -> str | None:

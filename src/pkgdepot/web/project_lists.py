@@ -28,8 +28,10 @@ from pkgdepot.mirror.lists import (
     json_entry,
 )
 from pkgdepot.service.container import Services
-from pkgdepot.web import simple
+from pkgdepot.web.conditional import etag_matches
 from pkgdepot.web.context import services
+from pkgdepot.web.mirroring import STALE
+from pkgdepot.web.negotiate import CONTENT_TYPES, ETAG_SUFFIX, page_format
 
 NAMES_PER_CHUNK = 4096
 
@@ -44,7 +46,7 @@ async def project_list(request: Request, index: Index, media: str) -> Response:
     s = services(request)
     mirrors = listing_mirrors(s, index)
     listings = [await s.mirror_lists.listing(mirror) for mirror in mirrors]
-    fmt = simple._format(media)
+    fmt = page_format(media)
     if index.is_mirror:
         stored = listings[0].stored
         digest = stored.digest
@@ -52,14 +54,14 @@ async def project_list(request: Request, index: Index, media: str) -> Response:
         state = await run_in_threadpool(s.projects.list_state, index)
         stamps = repr((state, [listing.stored.digest for listing in listings]))
         digest = hashlib.sha256(stamps.encode()).hexdigest()[:32]
-    etag = f'"{digest}-{simple.ETAG_SUFFIX[media]}"'
+    etag = f'"{digest}-{ETAG_SUFFIX[media]}"'
     headers = {"ETag": etag, "Vary": "Accept"}
     if any(listing.stale for listing in listings):
-        headers["Cache-Control"] = "no-cache"
+        headers["Cache-Control"] = STALE
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None and simple._matches(if_none_match, etag):
+    if if_none_match is not None and etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    media_type = simple.CONTENT_TYPES[media]
+    media_type = CONTENT_TYPES[media]
     if index.is_mirror:
         return FileResponse(stored.document(fmt), media_type=media_type, headers=headers)
     private = await run_in_threadpool(_private_names, s, index, mirrors)

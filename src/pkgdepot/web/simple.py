@@ -27,20 +27,14 @@ from pkgdepot.domain.names import normalize_project
 from pkgdepot.errors import NotAcceptable, NotFound
 from pkgdepot.service.container import Services
 from pkgdepot.web import project_lists, render
+from pkgdepot.web.conditional import etag_matches
 from pkgdepot.web.context import services
 from pkgdepot.web.mirroring import STALE, bring_up_to_date
-from pkgdepot.web.negotiate import SIMPLE_HTML, SIMPLE_JSON, SIMPLE_OFFERS, TEXT_HTML, choose
+from pkgdepot.web.negotiate import CONTENT_TYPES, ETAG_SUFFIX, SIMPLE_OFFERS, choose, page_format
 
 MAX_ENTRIES = 8192
 MAX_BYTES = 128 * 1024 * 1024  # per worker process
 LOCK_STRIPES = 64
-CONTENT_TYPES = {
-    TEXT_HTML: "text/html; charset=utf-8",
-    SIMPLE_HTML: SIMPLE_HTML,
-    SIMPLE_JSON: SIMPLE_JSON,
-}
-# The same bytes serve text/html and v1+html, but each representation has its own ETag.
-ETAG_SUFFIX = {TEXT_HTML: "h", SIMPLE_HTML: "v", SIMPLE_JSON: "j"}
 NOT_ACCEPTABLE = (
     "none of the media types the client accepts is offered; the simple API offers "
     + ", ".join(SIMPLE_OFFERS)
@@ -122,13 +116,6 @@ def _negotiate(request: Request) -> str:
     return media
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
-    """RFC 9110 weak comparison, as If-None-Match uses."""
-    if if_none_match.strip() == "*":
-        return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
-
-
 def _reply(
     request: Request, served: tuple[Rendered, str], media: str, *, stale: bool = False
 ) -> Response:
@@ -138,13 +125,9 @@ def _reply(
     if stale:  # a mirror's upstream failed: its stored page stands in
         headers["Cache-Control"] = STALE
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None and _matches(if_none_match, etag):
+    if if_none_match is not None and etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(entry.body, media_type=CONTENT_TYPES[media], headers=headers)
-
-
-def _format(media: str) -> str:
-    return "json" if media == SIMPLE_JSON else "html"
 
 
 class SimpleViews:
@@ -195,7 +178,7 @@ class SimpleViews:
 
     async def project_list(self, request: Request) -> Response:
         media = _negotiate(request)
-        fmt = _format(media)
+        fmt = page_format(media)
         s = services(request)
         user, name = request.path_params["user"], request.path_params["index"]
         index = s.catalog.get(user, name)
@@ -223,7 +206,7 @@ class SimpleViews:
             target = request.url.replace(path=f"{prefix}{project}/")
             return RedirectResponse(str(target), status_code=301)
         media = _negotiate(request)
-        fmt = _format(media)
+        fmt = page_format(media)
         s = services(request)
         user, name = request.path_params["user"], request.path_params["index"]
         stale = await bring_up_to_date(request, s.catalog.get(user, name), project)

@@ -27,8 +27,11 @@ from pkgdepot.mirror.pages import MirrorPages
 from pkgdepot.serverdir import ServerDir, write_private
 from pkgdepot.service.accounts import Accounts
 from pkgdepot.service.container import Services
+from pkgdepot.service.docs import Docs
 from pkgdepot.service.indexes import Catalog, Indexes
 from pkgdepot.service.projects import Projects
+from pkgdepot.service.push import Pushes
+from pkgdepot.service.toxresults import ToxResults
 from pkgdepot.service.uploads import Uploads
 from pkgdepot.storage.blobs_fs import FsBlobStore
 from pkgdepot.storage.meta import MetaStore
@@ -61,6 +64,7 @@ def open_services(settings: Settings) -> Services:
     upstreams = UpstreamClients(timeout=settings.request_timeout, retries=settings.upstream_retries)
     offline = settings.offline_mode
     directory.mirrors.mkdir(exist_ok=True)
+    directory.docs.mkdir(exist_ok=True)
     return Services(
         settings=settings,
         store=store,
@@ -70,6 +74,9 @@ def open_services(settings: Settings) -> Services:
         indexes=Indexes(store, catalog, policy),
         projects=Projects(store, catalog, policy, offline=offline),
         uploads=Uploads(store, blobs, policy),
+        docs=Docs(store, blobs, catalog, policy, directory.docs),
+        toxresults=ToxResults(store, blobs, policy),
+        pushes=Pushes(store, blobs, catalog, policy, timeout=settings.push_timeout),
         upstreams=upstreams,
         mirror_pages=MirrorPages(store, upstreams, offline=offline),
         mirror_files=MirrorFiles(

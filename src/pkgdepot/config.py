@@ -69,6 +69,10 @@ class Settings:
     request_timeout: float = dataclasses.field(
         default=5.0, metadata={"help": "seconds to wait for an upstream answer"}
     )
+    push_timeout: float = dataclasses.field(
+        default=300.0,
+        metadata={"help": "seconds a push to another repository may wait for each answer"},
+    )
     upstream_retries: int = dataclasses.field(
         default=2, metadata={"help": "retries of a failed upstream request before it counts"}
     )
@@ -89,6 +93,8 @@ class Settings:
             raise ConfigError("token_expiry must be positive")
         if not self.request_timeout > 0:
             raise ConfigError(f"request_timeout must be positive, not {self.request_timeout}")
+        if not self.push_timeout > 0:
+            raise ConfigError(f"push_timeout must be positive, not {self.push_timeout}")
         if self.upstream_retries < 0:
             raise ConfigError(f"upstream_retries must be 0 or more, not {self.upstream_retries}")
         if self.log_level not in {"debug", "info", "warning", "error"}:

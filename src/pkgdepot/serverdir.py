@@ -27,6 +27,7 @@ OWN_NAMES = frozenset(
         DATABASE + "-journal",
         "+blobs",
         "+mirrors",
+        "+docs",
         ".serial",
     }
 )
@@ -52,6 +53,11 @@ class ServerDir:
     def mirrors(self) -> Path:
         """Mirror state kept outside the database: project lists, downloads in progress."""
         return self.root / "+mirrors"
+
+    @property
+    def docs(self) -> Path:
+        """Doc zips unpacked for serving, one folder per zip's sha256 (rebuilt when missing)."""
+        return self.root / "+docs"
 
     @property
     def serial(self) -> Path:

@@ -67,6 +67,7 @@ def test_every_setting_can_come_from_each_source(tmp_path: Path) -> None:
         "log_level": "debug",
         "mirror_url": "http://127.0.0.1:9/simple/",
         "request_timeout": 2.5,
+        "push_timeout": 60.0,
         "upstream_retries": 4,
         "offline_mode": True,
     }
@@ -82,6 +83,7 @@ def test_every_setting_can_come_from_each_source(tmp_path: Path) -> None:
         log_level="debug",
         mirror_url="http://127.0.0.1:9/simple/",
         request_timeout=2.5,
+        push_timeout=60.0,
         upstream_retries=4,
         offline_mode=True,
     )
@@ -112,6 +114,7 @@ def test_every_setting_can_come_from_each_source(tmp_path: Path) -> None:
         ("offline_mode", "maybe", "offline_mode must be true or false"),
         ("request_timeout", "soon", "request_timeout must be a number"),
         ("request_timeout", "0", "request_timeout must be positive"),
+        ("push_timeout", "-3", "push_timeout must be positive"),
         ("upstream_retries", "-1", "upstream_retries must be 0 or more"),
     ],
 )

@@ -10,8 +10,11 @@ from pkgdepot.mirror.files import MirrorFiles
 from pkgdepot.mirror.lists import MirrorLists
 from pkgdepot.mirror.pages import MirrorPages
 from pkgdepot.service.accounts import Accounts
+from pkgdepot.service.docs import Docs
 from pkgdepot.service.indexes import Catalog, Indexes
 from pkgdepot.service.projects import Projects
+from pkgdepot.service.push import Pushes
+from pkgdepot.service.toxresults import ToxResults
 from pkgdepot.service.uploads import Uploads
 from pkgdepot.storage.blobs import BlobStore
 from pkgdepot.storage.meta import MetaStore
@@ -27,6 +30,9 @@ class Services:
     indexes: Indexes
     projects: Projects
     uploads: Uploads
+    docs: Docs
+    toxresults: ToxResults
+    pushes: Pushes
     upstreams: UpstreamClients
     mirror_pages: MirrorPages
     mirror_files: MirrorFiles

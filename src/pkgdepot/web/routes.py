@@ -13,8 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from pkgdepot.errors import InvalidInput
-from pkgdepot.web import api, files, jsonapi, mirroring, projects, upload
+from pkgdepot.web import api, docs, files, jsonapi, mirroring, projects, push, toxresults, upload
 from pkgdepot.web.simple import SimpleViews
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -40,10 +39,6 @@ UI = "/{user:name}/{index:name}"
 
 async def add_slash(request: Request) -> Response:
     return RedirectResponse(str(request.url.replace(path=request.url.path + "/")), 301)
-
-
-async def push_not_available(request: Request) -> Response:
-    raise InvalidInput("push is not available on this server yet; upload with ':action'")
 
 
 def route(path: str, handlers: Mapping[str, Handler]) -> Route:
@@ -80,10 +75,21 @@ def build_routes(simple: SimpleViews) -> list[BaseRoute]:
             route(base + "/{project}/refresh", {"POST": mirroring.refresh}),
         ]
     routes += [
-        route(UI + "/+f/{rest:path}", {"GET": files.get_file, "DELETE": files.delete_file}),
+        route(
+            UI + "/+f/{rest:path}",
+            {
+                "GET": files.get_file,
+                "DELETE": files.delete_file,
+                "POST": toxresults.post_toxresult,
+            },
+        ),
         route(UI + "/+e/{rest:path}", {"GET": files.get_external_file}),
         route(UI + "/pypi/{project}/json", {"GET": jsonapi.project_json}),
         route(UI + "/pypi/{project}/{version}/json", {"GET": jsonapi.version_json}),
+    ]
+    routes += [
+        route(UI + "/{project:name}/{version:name}/+doc", {"GET": docs.doc_page}),
+        route(UI + "/{project:name}/{version:name}/+doc/{path:path}", {"GET": docs.doc_page}),
     ]
     version_handlers = {
         "GET": projects.version_get,
@@ -98,10 +104,10 @@ def build_routes(simple: SimpleViews) -> list[BaseRoute]:
         "PUT": api.index_put,
         "PATCH": api.index_patch,
         "DELETE": api.index_delete,
-        "PUSH": push_not_available,
+        "PUSH": push.push,
     }
     routes += [
-        route(UI, {**index_handlers, "POST": push_not_available}),
+        route(UI, {**index_handlers, "POST": push.push}),
         route(UI + "/", {**index_handlers, "POST": upload.upload}),
     ]
     user_handlers = {

@@ -1,7 +1,11 @@
-"""Running the app under uvicorn: a pre-bound socket, workers, and custom reason phrases.
+"""Running the app under uvicorn: a pre-bound socket, workers, custom reason phrases, ``PUSH``.
 
 twine and devpi-client show the HTTP reason phrase of a failed upload, and ASGI has no field
 for it, so handlers put it in a private header that this protocol turns into the status line.
+
+devpi-client pushes with the request method ``PUSH``, which the HTTP parser (llhttp) refuses as
+unknown. A request that starts with it is fed to the parser as ``POST`` and handed to the app as
+``PUSH`` again.
 """
 
 from __future__ import annotations
@@ -26,6 +30,30 @@ def _status_line(status: int, reason: bytes) -> bytes:
 
 
 class ReasonPhraseProtocol(HttpToolsProtocol):
+    _between_requests = True  # the next bytes received start a request line
+    _pushing = False  # the request being parsed was sent as PUSH
+
+    def data_received(self, data: bytes) -> None:
+        if self._between_requests and data.startswith(b"PUSH "):
+            data = b"POST" + data[4:]
+            self._pushing = True
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        self._between_requests = False
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if self._pushing:
+            self._pushing = False
+            # The request's task is scheduled but not started, and shares this scope.
+            self.scope["method"] = "PUSH"
+
+    def on_message_complete(self) -> None:
+        self._between_requests = True
+        super().on_message_complete()
+
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         original = cycle.send
 

@@ -362,14 +362,20 @@ class Transaction:
             self._record("file-deleted", relpath=path)
 
     def delete_version(self, index_id: int, index_path: str, project: str, version: str) -> None:
-        for row in self.connection.execute(
-            sa.select(_t.files.c.relpath).where(
-                _t.files.c.index_id == index_id,
-                _t.files.c.project == project,
-                _t.files.c.version == version,
+        relpaths = (
+            self.connection.execute(
+                sa.select(_t.files.c.relpath).where(
+                    _t.files.c.index_id == index_id,
+                    _t.files.c.project == project,
+                    _t.files.c.version == version,
+                    _t.files.c.for_relpath.is_(None),  # attached files go with their file
+                )
             )
-        ):
-            self.delete_file(index_id, index_path, row.relpath)
+            .scalars()
+            .all()
+        )  # read them all before deleting any
+        for relpath in relpaths:
+            self.delete_file(index_id, index_path, relpath)
         self.connection.execute(
             sa.delete(_t.releases).where(
                 _t.releases.c.index_id == index_id,
@@ -380,16 +386,24 @@ class Transaction:
         self._record("release-deleted", index_id=index_id, project=project, version=version)
 
     def delete_project(self, index_id: int, index_path: str, project: str) -> None:
-        versions = self.connection.execute(
-            sa.select(_t.releases.c.version).where(
-                _t.releases.c.index_id == index_id, _t.releases.c.project == project
+        versions = (
+            self.connection.execute(
+                sa.select(_t.releases.c.version).where(
+                    _t.releases.c.index_id == index_id, _t.releases.c.project == project
+                )
             )
-        ).scalars()
-        file_versions = self.connection.execute(
-            sa.select(_t.files.c.version)
-            .where(_t.files.c.index_id == index_id, _t.files.c.project == project)
-            .distinct()
-        ).scalars()
+            .scalars()
+            .all()
+        )
+        file_versions = (
+            self.connection.execute(
+                sa.select(_t.files.c.version)
+                .where(_t.files.c.index_id == index_id, _t.files.c.project == project)
+                .distinct()
+            )
+            .scalars()
+            .all()
+        )
         for version in set(versions) | set(file_versions):
             self.delete_version(index_id, index_path, project, version)
         self.connection.execute(

@@ -19,6 +19,7 @@ SAMPLES = {
     "project": "some-project",
     "version": "1.0",
     "rest": "abc/def0123456789/some_project-1.0.tar.gz",
+    "path": "index.html",
 }
 ROUTES = [route for route in build_routes(SimpleViews()) if isinstance(route, Route)]
 

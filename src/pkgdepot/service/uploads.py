@@ -10,7 +10,7 @@ from typing import Any
 
 from packaging.version import Version
 
-from pkgdepot import archives
+from pkgdepot import archives, doczip
 from pkgdepot.domain.models import Index, ReleaseFile, file_relpath
 from pkgdepot.domain.names import check_version, normalize_project, short_repr, version_sort_key
 from pkgdepot.domain.permissions import Identity, Policy
@@ -310,6 +310,7 @@ class Uploads:
         version = self._docs_version(index, project, name, fields)
         if not zipfile.is_zipfile(writer.staged_path()):
             raise InvalidInput("documentation must be uploaded as a zip file")
+        doczip.check(writer.staged_path())  # before anything is stored
         sha256 = writer.commit()
         moment = now()
         docname = f"{project}-{version}.doc.zip"

@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from pkgdepot.web.conditional import etag_matches
 from pkgdepot.web.context import services
-from pkgdepot.web.projects import _redirect_if_not_normal as redirect_if_not_normal
+from pkgdepot.web.projects import redirect_if_not_normal
 
 
 async def doc_page(request: Request) -> Response:

@@ -25,7 +25,7 @@ def _href(request: Request) -> Href:
     return lambda relpath: f"{root}/{relpath}"
 
 
-def _redirect_if_not_normal(request: Request) -> RedirectResponse | None:
+def redirect_if_not_normal(request: Request) -> RedirectResponse | None:
     given = request.path_params["project"]
     project = normalize_project(given)
     if project == given:
@@ -50,7 +50,7 @@ def installer_redirect(request: Request, project: str | None) -> RedirectRespons
 
 
 async def project_get(request: Request) -> Response:
-    redirect = _redirect_if_not_normal(request)
+    redirect = redirect_if_not_normal(request)
     if redirect is not None:
         return redirect
     project = request.path_params["project"]
@@ -77,7 +77,7 @@ async def project_delete(request: Request) -> Response:
 
 
 async def version_get(request: Request) -> Response:
-    redirect = _redirect_if_not_normal(request)
+    redirect = redirect_if_not_normal(request)
     if redirect is not None:
         return redirect
     p = request.path_params

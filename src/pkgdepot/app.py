@@ -65,6 +65,10 @@ def open_services(settings: Settings) -> Services:
     offline = settings.offline_mode
     directory.mirrors.mkdir(exist_ok=True)
     directory.docs.mkdir(exist_ok=True)
+    mirror_pages = MirrorPages(store, upstreams, offline=offline)
+    mirror_files = MirrorFiles(
+        store, blobs, upstreams, directory.mirrors / "fetching", offline=offline
+    )
     return Services(
         settings=settings,
         store=store,
@@ -76,12 +80,12 @@ def open_services(settings: Settings) -> Services:
         uploads=Uploads(store, blobs, policy),
         docs=Docs(store, blobs, catalog, policy, directory.docs),
         toxresults=ToxResults(store, blobs, policy),
-        pushes=Pushes(store, blobs, catalog, policy, timeout=settings.push_timeout),
-        upstreams=upstreams,
-        mirror_pages=MirrorPages(store, upstreams, offline=offline),
-        mirror_files=MirrorFiles(
-            store, blobs, upstreams, directory.mirrors / "fetching", offline=offline
+        pushes=Pushes(
+            store, blobs, catalog, policy, settings.push_timeout, mirror_pages, mirror_files
         ),
+        upstreams=upstreams,
+        mirror_pages=mirror_pages,
+        mirror_files=mirror_files,
         mirror_lists=MirrorLists(
             upstreams, directory.mirrors / "lists", offline=offline, wait=settings.request_timeout
         ),

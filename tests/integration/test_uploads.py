@@ -286,7 +286,7 @@ BAD_BODIES = [
         "json",
         b'{"name": "hello-pkg"}',
         "application/json",
-        "expected a multipart/form-data upload with an ':action' field",
+        "no name/version specified in json",  # a JSON body is a push (web/push.py)
     ),
     (
         "urlencoded",

@@ -17,7 +17,7 @@ from pkgdepot.web.context import base_url, identity, json_body, services
 from pkgdepot.web.projects import installer_redirect
 from pkgdepot.web.responses import envelope, message
 
-FEATURES = ["server-keyvalue-parsing"]
+FEATURES = ["server-keyvalue-parsing", "push-no-docs", "push-only-docs", "push-register-project"]
 
 
 def _user_config(request: Request, name: str) -> dict[str, Any]:

@@ -10,12 +10,15 @@ from pkgdepot.domain.names import short_repr
 from pkgdepot.errors import InvalidInput
 from pkgdepot.web.context import identity, services
 from pkgdepot.web.multipart import read_upload_form
+from pkgdepot.web.push import push
 from pkgdepot.web.responses import message
 
 ACTIONS = ("file_upload", "submit", "doc_upload")
 
 
 async def upload(request: Request) -> Response:
+    if request.headers.get("content-type", "").lower().startswith("application/json"):
+        return await push(request)  # as devpi has it: a JSON body here is a push
     s = services(request)
     index = s.catalog.get(request.path_params["user"], request.path_params["index"])
     who = await identity(request, write=True)

@@ -1,0 +1,113 @@
+"""What a push asks for (the JSON body devpi-client sends, checked field by field), and what
+it pushes."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+from urllib.parse import urlsplit
+
+from pkgdepot.domain.models import ReleaseFile
+from pkgdepot.domain.names import check_version, normalize_project, short_list, short_repr
+from pkgdepot.errors import InvalidInput
+
+INTERNAL_KEYS = ("targetindex",)
+EXTERNAL_KEYS = ("posturl", "username", "password", "register_project")
+KNOWN_KEYS = ("name", "version", "no_docs", "only_docs", *INTERNAL_KEYS, *EXTERNAL_KEYS)
+
+# One line of devpi's actionlog: ``[status, what, details...]``.
+Action = list[Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class PushOrder:
+    name: str  # as the client spelled it
+    project: str  # normalised
+    version: str
+    no_docs: bool = False
+    only_docs: bool = False
+    targetindex: str | None = None  # "user/index": a push to an index of this server
+    posturl: str | None = None  # else the legacy upload URL of another repository
+    username: str | None = None
+    password: str | None = None
+    register_project: bool = False
+
+    @property
+    def target_user_and_index(self) -> tuple[str, str]:
+        assert self.targetindex is not None
+        user, index = self.targetindex.split("/")
+        return user, index
+
+
+def _flag(body: dict[str, object], key: str) -> bool:
+    value = body.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{key!r} must be true or false, not {short_repr(value, 40)}")
+    return value
+
+
+def _text(body: dict[str, object], key: str) -> str | None:
+    value = body.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidInput(f"{key!r} must be a string, not {short_repr(value, 40)}")
+
+
+def _target(value: object) -> str:
+    if not isinstance(value, str) or value.count("/") != 1 or not all(value.split("/")):
+        raise InvalidInput("targetindex not in format user/index")
+    return value
+
+
+def _posturl(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("a push needs a 'targetindex' (user/index) or a 'posturl'")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"posturl {short_repr(value)} is not an http or https URL")
+    return value
+
+
+def parse_order(body: object) -> PushOrder:
+    """The push a JSON body asks for; InvalidInput (400) naming what is wrong."""
+    if not isinstance(body, dict):
+        raise InvalidInput("a push expects a JSON object")
+    unknown = sorted(str(key) for key in body if key not in KNOWN_KEYS)
+    if unknown:
+        raise InvalidInput(f"unknown additional options: {short_list(unknown)}")
+    name, version = body.get("name"), body.get("version")
+    if not (isinstance(name, str) and name and isinstance(version, str) and version):
+        raise InvalidInput("no name/version specified in json")
+    project, version = normalize_project(name), check_version(version)
+    no_docs, only_docs = _flag(body, "no_docs"), _flag(body, "only_docs")
+    if no_docs and only_docs:
+        raise InvalidInput("can't use 'no_docs' and 'only_docs' together")
+    order = PushOrder(name, project, version, no_docs=no_docs, only_docs=only_docs)
+    if body.get("targetindex") is not None:
+        given = [key for key in EXTERNAL_KEYS if body.get(key) is not None]
+        if given:
+            raise InvalidInput(
+                f"{', '.join(given)}: only for a push to a 'posturl', not to a 'targetindex'"
+            )
+        return dataclasses.replace(order, targetindex=_target(body["targetindex"]))
+    return dataclasses.replace(
+        order,
+        posturl=_posturl(body.get("posturl")),
+        username=_text(body, "username"),
+        password=_text(body, "password"),
+        register_project=_flag(body, "register_project"),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Release:
+    """One version's files on the source index, and its metadata."""
+
+    name: str
+    version: str
+    metadata: dict[str, Any]
+    files: list[ReleaseFile]  # release files
+    toxresults: list[ReleaseFile]
+    doczip: ReleaseFile | None

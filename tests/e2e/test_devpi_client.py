@@ -141,7 +141,7 @@ def write_project(directory: Path, name: str, version: str, *, docs_title: str =
     (directory / "docs").mkdir(exist_ok=True)
     (directory / "pyproject.toml").write_text(
         "[build-system]\n"
-        'requires = ["setuptools>=70"]\n'
+        'requires = ["setuptools>=61"]\n'
         'build-backend = "setuptools.build_meta"\n\n'
         "[project]\n"
         f'name = "{name}"\n'
@@ -258,3 +258,281 @@ def test_index_create_list_modify_delete(scenario: Scenario) -> None:
     devpi.ok("index", "--delete", "-y", f"{user}/scratch")
     assert f"{user}/scratch" not in devpi.ok("index", "-l").split()
     assert scenario.http.get(f"/{user}/scratch", headers=JSON).status_code == 404
+
+
+# ---- upload, list, test, docs, install --------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Released:
+    """hello-pkg 1.0 uploaded with its docs by ``devpi upload --with-docs``, then tested."""
+
+    user: str
+    devpi: Devpi
+    project: Path
+    upload_output: str
+    test_output: str
+
+    @property
+    def dev(self) -> str:
+        return f"{self.user}/dev"
+
+    @property
+    def prod(self) -> str:
+        return f"{self.user}/prod"
+
+
+@pytest.fixture(scope="module")
+def released(scenario: Scenario) -> Released:
+    user, devpi = scenario.person("alice")
+    devpi.ok("index", "-c", "prod", "volatile=False")
+    project = write_project(scenario.root / f"{user}-project", "hello-pkg", "1.0")
+    uploaded = devpi.ok("upload", "--with-docs", cwd=project)
+    tested = devpi.ok("test", "hello-pkg")
+    return Released(user, devpi, project, uploaded, tested)
+
+
+def release_links(scenario: Scenario, index: str, version: str, rel: str) -> list[dict[str, Any]]:
+    data = scenario.get_json(f"/{index}/hello-pkg/{version}")
+    return [link for link in data["+links"] if link["rel"] == rel]
+
+
+def test_upload_builds_and_stores_sdist_wheel_and_docs(
+    scenario: Scenario, released: Released
+) -> None:
+    output = released.upload_output
+    for filename in ("hello_pkg-1.0-py3-none-any.whl", "hello_pkg-1.0.tar.gz"):
+        assert f"file_upload of {filename} to {scenario.server.url}/{released.dev}/" in output
+    assert "doc_upload of hello-pkg-1.0.doc.zip" in output
+    built = {path.name: path for path in (released.project / "dist").iterdir()}
+    for link in release_links(scenario, released.dev, "1.0", "releasefile"):
+        filename = link["href"].rsplit("/", 1)[1]
+        assert scenario.http.get(link["href"]).content == built[filename].read_bytes()
+    assert len(release_links(scenario, released.dev, "1.0", "doczip")) == 1
+    page = scenario.http.get(f"/{released.dev}/+simple/hello-pkg/").text
+    assert "hello_pkg-1.0.tar.gz" in page
+    assert "doc.zip" not in page
+
+
+def test_docs_are_served_unpacked_after_upload(scenario: Scenario, released: Released) -> None:
+    for version in ("1.0", "latest", "stable"):
+        page = scenario.http.get(f"/{released.dev}/hello-pkg/{version}/+doc/index.html")
+        assert page.status_code == 200, (version, page.text)
+        assert "hello-pkg 1.0 docs" in page.text
+        assert page.headers["content-type"].startswith("text/html")
+    redirect = scenario.http.get(f"/{released.dev}/hello-pkg/1.0/+doc/")
+    assert redirect.status_code == 302
+    assert redirect.headers["location"].endswith("/hello-pkg/1.0/+doc/index.html")
+
+
+def test_list_shows_projects_versions_and_files(scenario: Scenario, released: Released) -> None:
+    devpi = released.devpi
+    assert "hello-pkg" in devpi.ok("list").split()
+    files = devpi.ok("list", "hello-pkg")
+    base = f"{scenario.server.url}/{released.dev}/+f/"
+    assert files.count(base) == 2
+    assert "hello_pkg-1.0-py3-none-any.whl" in files
+    assert "hello_pkg-1.0.tar.gz" in files
+    assert "hello-pkg==1.0" in devpi.ok("list", "-v", "--all")
+    mirrored = devpi.ok("list", "setuptools")
+    assert "/root/pypi/+f/" in mirrored
+    assert "/root/pypi/" not in devpi.ok("list", "--ignore-bases", "hello-pkg")
+
+
+def test_devpi_test_runs_tox_and_the_result_is_listed(
+    scenario: Scenario, released: Released
+) -> None:
+    output = released.test_output
+    assert "congratulations" in output
+    assert f"posting tox result data to {scenario.server.url}/{released.dev}/+f/" in output
+    results = release_links(scenario, released.dev, "1.0", "toxresult")
+    assert len(results) == 1
+    assert results[0]["for_href"].endswith("hello_pkg-1.0.tar.gz")
+    listed = released.devpi.ok("list", "-t", "hello-pkg")
+    assert "tests passed" in listed
+    assert " py " in listed
+
+
+def test_install_into_a_fresh_venv(scenario: Scenario, released: Released) -> None:
+    venv = scenario.root / f"{released.user}-venv"
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    output = released.devpi.ok("install", "--venv", venv, "hello-pkg")
+    assert "Successfully installed hello-pkg-1.0" in output
+    shown = subprocess.run(
+        [venv / "bin" / "python", "-c", "import hello_pkg; print(hello_pkg.VERSION)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.strip() == "1.0"
+
+
+def test_refresh_and_getjson(scenario: Scenario, released: Released) -> None:
+    before = len(scenario.upstream.requests_for("/simple/setuptools/"))
+    assert "Refreshed setuptools" in released.devpi.ok("refresh", "setuptools")
+    scenario.http.get(f"/{released.dev}/+simple/setuptools/")
+    assert len(scenario.upstream.requests_for("/simple/setuptools/")) > before
+    data = json.loads(released.devpi.ok("getjson", f"/{released.dev}"))
+    assert data["type"] == "indexconfig"
+    assert "hello-pkg" in data["result"]["projects"]
+
+
+# ---- push ------------------------------------------------------------------------------------
+
+
+def test_push_to_another_index_with_docs_and_tox_results(
+    scenario: Scenario, released: Released
+) -> None:
+    output = released.devpi.ok("push", "hello-pkg==1.0", released.prod)
+    assert f"200 register hello-pkg 1.0 -> {released.prod}" in output
+    assert output.count("200 store_releasefile") == 2
+    assert "200 store_toxresult" in output
+    assert f"200 store_doczip hello-pkg 1.0 -> {released.prod}" in output
+
+    source = {
+        link["hash_spec"] for link in release_links(scenario, released.dev, "1.0", "releasefile")
+    }
+    pushed = release_links(scenario, released.prod, "1.0", "releasefile")
+    assert {link["hash_spec"] for link in pushed} == source
+    for link in pushed:
+        assert link["href"].startswith(f"{scenario.server.url}/{released.prod}/+f/")
+        assert [entry["what"] for entry in link["log"]] == ["upload", "push"]
+        assert link["log"][-1]["src"] == released.dev
+        assert scenario.http.get(link["href"]).status_code == 200
+    docs = scenario.http.get(f"/{released.prod}/hello-pkg/latest/+doc/index.html")
+    assert docs.status_code == 200
+    assert "hello-pkg 1.0 docs" in docs.text
+    assert "tests passed" in released.devpi.ok("list", "-t", "--index", released.prod, "hello-pkg")
+
+    # The same release again: identical files on a non-volatile index are fine.
+    assert "Failure" not in released.devpi.ok("push", "hello-pkg==1.0", released.prod)
+
+
+def test_push_without_docs_then_only_docs(scenario: Scenario, released: Released) -> None:
+    devpi = released.devpi
+    devpi.ok("index", "-c", "nodocs")
+    target = f"{released.user}/nodocs"
+    output = devpi.ok("push", "--no-docs", "hello-pkg==1.0", target)
+    assert "store_doczip" not in output
+    assert len(release_links(scenario, target, "1.0", "releasefile")) == 2
+    assert scenario.http.get(f"/{target}/hello-pkg/1.0/+doc/index.html").status_code == 404
+    output = devpi.ok("push", "--only-docs", "hello-pkg==1.0", target)
+    assert "store_releasefile" not in output
+    assert f"200 store_doczip hello-pkg 1.0 -> {target}" in output
+    assert (
+        "hello-pkg 1.0 docs" in scenario.http.get(f"/{target}/hello-pkg/1.0/+doc/index.html").text
+    )
+
+
+def test_push_failures_change_nothing(scenario: Scenario, released: Released) -> None:
+    devpi = released.devpi
+    missing = devpi.fails("push", "hello-pkg==1.0", f"{released.user}/nothing")
+    assert f"{released.user}/nothing" in missing
+    no_release = devpi.fails("push", "hello-pkg==9.9", released.prod)
+    assert "there are no files for hello-pkg 9.9" in no_release
+
+    intruder, other = scenario.person("mallory")
+    other.ok("use", released.dev)
+    serial = scenario.serial()
+    refused = other.fails("push", "hello-pkg==1.0", released.prod)
+    assert f"user '{intruder}' cannot upload to '{released.prod}'" in refused
+    assert scenario.serial() == serial
+
+    # 1.1 reaches prod; then it is rebuilt with other bytes, which prod must refuse.
+    project = write_project(scenario.root / f"{released.user}-v11", "hello-pkg", "1.1")
+    devpi.ok("upload", "--sdist", cwd=project)
+    devpi.ok("push", "hello-pkg==1.1", released.prod)
+    before = scenario.get_json(f"/{released.prod}/hello-pkg/1.1")
+    (project / "src" / "hello_pkg" / "extra.py").write_text("CHANGED = True\n")
+    devpi.ok("upload", "--sdist", cwd=project)
+    conflict = devpi.fails("push", "hello-pkg==1.1", released.prod)
+    assert "409" in conflict
+    assert "hello_pkg-1.1.tar.gz already exists in non-volatile index" in conflict
+    assert scenario.get_json(f"/{released.prod}/hello-pkg/1.1") == before
+
+
+def test_push_to_an_external_repository(scenario: Scenario, released: Released) -> None:
+    """pypi:NAME from .pypirc; here another index of the same server, which must not deadlock."""
+    devpi = released.devpi
+    devpi.ok("index", "-c", "ext", "volatile=False")
+    (devpi.home / ".pypirc").write_text(
+        "[distutils]\nindex-servers = ext\n\n"
+        f"[ext]\nrepository = {scenario.server.url}/{released.user}/ext/\n"
+        f"username = {released.user}\npassword = {released.user}-pw\n"
+    )
+    output = devpi.ok("push", "hello-pkg==1.0", "pypi:ext")
+    assert output.count("200 upload") == 2
+    assert "200 docfile hello-pkg" in output or "200 doc_upload" in output
+    pushed = release_links(scenario, f"{released.user}/ext", "1.0", "releasefile")
+    source = release_links(scenario, released.dev, "1.0", "releasefile")
+    assert {link["hash_spec"] for link in pushed} == {link["hash_spec"] for link in source}
+    docs = scenario.http.get(f"/{released.user}/ext/hello-pkg/1.0/+doc/index.html")
+    assert "hello-pkg 1.0 docs" in docs.text
+
+    (devpi.home / ".pypirc").write_text(
+        "[distutils]\nindex-servers = ext\n\n"
+        f"[ext]\nrepository = {scenario.server.url}/{released.user}/ext/\n"
+        f"username = {released.user}\npassword = wrong\n"
+    )
+    refused = devpi.fails("push", "hello-pkg==1.0", "pypi:ext")
+    assert "401" in refused
+    assert "Failure during upload" in refused
+
+
+# ---- upload failures, remove -------------------------------------------------------------------
+
+
+def test_upload_failures(scenario: Scenario, released: Released) -> None:
+    dist = released.project / "dist"
+    _, other = scenario.person("eve")
+    serial = scenario.serial()
+    forbidden = other.fails("upload", "--index", released.dev, "--from-dir", dist)
+    assert "403" in forbidden
+    assert f"no permission to submit to {released.dev}" in forbidden
+
+    other.ok("logoff")
+    anonymous = other.fails("upload", "--index", released.dev, "--from-dir", dist)
+    assert "401" in anonymous
+    assert scenario.serial() == serial
+
+    released.devpi.ok("upload", "--index", released.prod, "--from-dir", dist)
+    project = write_project(scenario.root / f"{released.user}-rebuilt", "hello-pkg", "1.0")
+    (project / "src" / "hello_pkg" / "extra.py").write_text("CHANGED = True\n")
+    before = scenario.get_json(f"/{released.prod}/hello-pkg/1.0")
+    conflict = released.devpi.fails("upload", "--sdist", "--index", released.prod, cwd=project)
+    assert "409" in conflict
+    assert "hello_pkg-1.0.tar.gz already exists in non-volatile index" in conflict
+    assert scenario.get_json(f"/{released.prod}/hello-pkg/1.0") == before
+
+
+def test_remove_version_file_and_project(scenario: Scenario, released: Released) -> None:
+    user, devpi = scenario.person("rita")
+    devpi.ok("index", "-c", "keep", "volatile=False")
+    project = write_project(scenario.root / f"{user}-project", "rm-pkg", "1.0")
+    devpi.ok("upload", cwd=project)
+    write_project(project, "rm-pkg", "2.0")
+    devpi.ok("upload", cwd=project)
+    dev = f"{user}/dev"
+    assert sorted(scenario.get_json(f"/{dev}/rm-pkg")) == ["1.0", "2.0"]
+
+    devpi.ok("remove", "-y", "rm-pkg==1.0")
+    assert sorted(scenario.get_json(f"/{dev}/rm-pkg")) == ["2.0"]
+    wheel = next(
+        link["href"]
+        for link in scenario.get_json(f"/{dev}/rm-pkg/2.0")["+links"]
+        if link["href"].endswith(".whl")
+    )
+    devpi.ok("remove", "-y", wheel)
+    assert scenario.http.get(wheel).status_code == 410
+    left = scenario.get_json(f"/{dev}/rm-pkg/2.0")["+links"]
+    assert [link["href"].rsplit("/", 1)[1] for link in left] == ["rm_pkg-2.0.tar.gz"]
+    devpi.ok("remove", "-y", "rm-pkg")
+    assert scenario.http.get(f"/{dev}/rm-pkg", headers=JSON).status_code == 404
+
+    devpi.ok("upload", "--index", f"{user}/keep", "--from-dir", project / "dist")
+    refused = devpi.fails("remove", "-y", "--index", f"{user}/keep", "rm-pkg==2.0")
+    assert "403" in refused
+    assert "non-volatile" in refused
+    assert "2.0" in scenario.get_json(f"/{user}/keep/rm-pkg")
+    devpi.ok("remove", "-y", "--force", "--index", f"{user}/keep", "rm-pkg==2.0")
+    assert scenario.http.get(f"/{user}/keep/rm-pkg", headers=JSON).status_code == 404

@@ -125,6 +125,11 @@ def file_relpath(index_path: str, sha256: str, filename: str) -> str:
     return f"{index_path}/+f/{sha256[:3]}/{sha256[3:16]}/{filename}"
 
 
+def attached_relpath(release_relpath: str, filename: str) -> str:
+    """Where a file attached to a release file (a tox result) lives: in the same folder."""
+    return f"{release_relpath.rsplit('/', 1)[0]}/{filename}"
+
+
 def external_relpath(index_path: str, url_digest: str, filename: str) -> str:
     """Where a mirror serves a file its upstream announced without a sha256 (devpi's ``+e``)."""
     return f"{index_path}/+e/{url_digest[:3]}/{url_digest[3:16]}/{filename}"

@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 from typing import Any
 
-from pkgdepot.domain.models import Index, ReleaseFile, file_relpath
+from pkgdepot.domain.models import Index, ReleaseFile, attached_relpath, file_relpath
 from pkgdepot.domain.permissions import Identity, Policy
 from pkgdepot.errors import Conflict, InvalidInput, NotFound, Unauthorized, UpstreamUnavailable
 from pkgdepot.mirror.files import MirrorFiles
@@ -41,11 +41,6 @@ def _pushed_log(file: ReleaseFile, entry: dict[str, Any]) -> tuple[dict[str, Any
     """The copy's log: the original's (without its overwrites, as devpi has it) and the push."""
     kept = [dict(e) for e in file.log if e.get("what") != "overwrite"]
     return (*kept, entry)
-
-
-def _beside(release_file: ReleaseFile, filename: str) -> str:
-    """Where a tox result of ``release_file`` lives: in the same folder."""
-    return f"{release_file.relpath.rsplit('/', 1)[0]}/{filename}"
 
 
 class Pushes:
@@ -204,7 +199,7 @@ class Pushes:
                     actions.append([OK, "store_releasefile", copy.relpath])
                     for toxresult in release.toxresults:
                         if toxresult.for_relpath == file.relpath:
-                            relpath = _beside(copy, toxresult.filename)
+                            relpath = attached_relpath(copy.relpath, toxresult.filename)
                             copier.put(toxresult, relpath, for_relpath=copy.relpath)
                             actions.append([OK, "store_toxresult", relpath])
             doczip = release.doczip

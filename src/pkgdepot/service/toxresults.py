@@ -11,7 +11,7 @@ import datetime as dt
 
 import orjson
 
-from pkgdepot.domain.models import Index, ReleaseFile
+from pkgdepot.domain.models import Index, ReleaseFile, attached_relpath
 from pkgdepot.domain.permissions import Identity, Policy
 from pkgdepot.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from pkgdepot.service.clock import iso_seconds, log_when, now
@@ -39,10 +39,6 @@ def check_report(body: bytes) -> None:
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a JSON {type(data).__name__}"
         raise InvalidInput(f"a tox result must be a JSON object, not {kind}")
-
-
-def _toxresult_relpath(release: ReleaseFile, filename: str) -> str:
-    return f"{release.relpath.rsplit('/', 1)[0]}/{filename}"
 
 
 class ToxResults:
@@ -85,7 +81,7 @@ class ToxResults:
             filename = self._free_name(tx, index, release, moment)
             file = ReleaseFile(
                 index=index.path,
-                relpath=_toxresult_relpath(release, filename),
+                relpath=attached_relpath(release.relpath, filename),
                 project=release.project,
                 version=release.version,
                 filename=filename,
@@ -116,6 +112,7 @@ class ToxResults:
         while True:
             filename = f"{stem}-{n}"
             taken = tx.file_named(index, release.project, filename) is not None
-            if not taken and not self._store.was_deleted(_toxresult_relpath(release, filename)):
+            relpath = attached_relpath(release.relpath, filename)
+            if not taken and not self._store.was_deleted(relpath):
                 return filename
             n += 1

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from pkgdepot.domain.names import short_repr
 from pkgdepot.domain.permissions import Identity
@@ -41,19 +41,28 @@ async def identity(request: Request, *, write: bool) -> Identity:
     raise Unauthorized(f"user {short_repr(given.user)} could not be authenticated")
 
 
-async def json_body(request: Request) -> Any:
-    """The request's JSON; an empty body is ``{}``. Larger than ``MAX_JSON_BODY``: 413."""
+async def read_body(request: Request, limit: int, what: str) -> bytes:
+    """The whole body; 413 as soon as it is known to be larger than ``limit``."""
+    too_large = f"{what} is larger than {limit} bytes"
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_JSON_BODY:
-        raise TooLarge(f"JSON body is larger than {MAX_JSON_BODY} bytes")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(too_large)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_JSON_BODY:
-            raise TooLarge(f"JSON body is larger than {MAX_JSON_BODY} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(too_large)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise InvalidInput(f"the client disconnected before {what} was complete") from None
+    return b"".join(chunks)
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON; an empty body is ``{}``. Larger than ``MAX_JSON_BODY``: 413."""
+    body = await read_body(request, MAX_JSON_BODY, "JSON body")
     if not body.strip():
         return {}
     try:

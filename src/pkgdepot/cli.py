@@ -1,4 +1,4 @@
-"""The ``pkgdepot`` command: ``init`` and ``serve``."""
+"""The ``pkgdepot`` command: ``init`` and ``serve`` here, the others in ``commands/``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from pkgdepot import __version__
+from pkgdepot.commands import fsck, gen_config, secrets, transfer
 from pkgdepot.config import FIELDS, Settings, field_kind, load_settings
 from pkgdepot.errors import ConfigError
 
@@ -120,6 +121,17 @@ def serve(config_file: Path | None, **values: Any) -> None:
     )
     sys.stdout.flush()
     run(sock, settings.workers, settings.log_level)
+
+
+for command in (
+    gen_config.gen_config,
+    transfer.export,
+    transfer.import_,
+    fsck.fsck,
+    secrets.passwd,
+    secrets.gen_secret,
+):
+    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The ``pkgdepot`` subcommands beyond ``init`` and ``serve``, one module per concern."""

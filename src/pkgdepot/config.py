@@ -62,6 +62,25 @@ class Settings:
     log_level: str = dataclasses.field(
         default="info", metadata={"help": "debug, info, warning or error"}
     )
+    log_format: str = dataclasses.field(
+        default="text", metadata={"help": "access and server log lines: text or json"}
+    )
+    outside_url: str | None = dataclasses.field(
+        default=None,
+        metadata={
+            "help": "URL clients reach the server at, e.g. https://example.test/pkgs "
+            "(default: from each request)"
+        },
+    )
+    trusted_proxy: tuple[str, ...] = dataclasses.field(
+        default=(),
+        metadata={
+            "help": "comma-separated proxy addresses whose X-Forwarded-Proto/-Host are believed"
+        },
+    )
+    unix_socket: Path | None = dataclasses.field(
+        default=None, metadata={"help": "listen on this unix socket instead of host and port"}
+    )
     mirror_url: str | None = dataclasses.field(
         default=None,
         metadata={"help": "upstream simple index of root/pypi (default: the index pip uses here)"},
@@ -97,6 +116,12 @@ class Settings:
             raise ConfigError(f"push_timeout must be positive, not {self.push_timeout}")
         if self.upstream_retries < 0:
             raise ConfigError(f"upstream_retries must be 0 or more, not {self.upstream_retries}")
+        if self.log_format not in {"text", "json"}:
+            raise ConfigError(f"log_format must be text or json, not {self.log_format!r}")
+        if self.outside_url is not None and not self.outside_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ConfigError(f"outside_url must be an http or https URL, not {self.outside_url!r}")
         if self.log_level not in {"debug", "info", "warning", "error"}:
             raise ConfigError(
                 f"log_level must be debug, info, warning or error, not {self.log_level!r}"
@@ -107,6 +132,8 @@ class Settings:
         values = dataclasses.asdict(self)
         values["serverdir"] = str(self.serverdir)
         values["restrict_modify"] = list(self.restrict_modify)
+        values["trusted_proxy"] = list(self.trusted_proxy)
+        values["unix_socket"] = None if self.unix_socket is None else str(self.unix_socket)
         return values
 
 

@@ -6,12 +6,14 @@ Precedence: command line > environment > config file > default. Unknown keys are
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pkgdepot.domain.outside_url import BadOutsideUrl, parse_outside_url
 from pkgdepot.errors import ConfigError
 
 ENV_PREFIX = "PKGDEPOT_"
@@ -118,10 +120,18 @@ class Settings:
             raise ConfigError(f"upstream_retries must be 0 or more, not {self.upstream_retries}")
         if self.log_format not in {"text", "json"}:
             raise ConfigError(f"log_format must be text or json, not {self.log_format!r}")
-        if self.outside_url is not None and not self.outside_url.startswith(
-            ("http://", "https://")
-        ):
-            raise ConfigError(f"outside_url must be an http or https URL, not {self.outside_url!r}")
+        if self.outside_url is not None:
+            try:
+                parse_outside_url(self.outside_url)
+            except BadOutsideUrl as error:
+                raise ConfigError(f"outside_url {error}") from None
+        for entry in self.trusted_proxy:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"trusted_proxy must list IP addresses or networks, not {entry!r}"
+                ) from None
         if self.log_level not in {"debug", "info", "warning", "error"}:
             raise ConfigError(
                 f"log_level must be debug, info, warning or error, not {self.log_level!r}"

@@ -114,6 +114,7 @@ def run(sock: socket.socket, workers: int, log_level: str) -> None:
         log_level=log_level,
         log_config=logging_config(log_level),  # applied in every worker process
         access_log=False,
+        proxy_headers=False,  # forwarded headers: web/outside.py, from --trusted-proxy only
         server_header=False,
         timeout_graceful_shutdown=10,
     )

@@ -101,6 +101,10 @@ class Settings:
         default=False,
         metadata={"help": "never contact upstreams: mirrors serve only what is cached"},
     )
+    shutdown_timeout: int = dataclasses.field(
+        default=30,
+        metadata={"help": "seconds requests in flight get to finish after SIGTERM"},
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "serverdir", Path(self.serverdir).expanduser().absolute())
@@ -116,6 +120,8 @@ class Settings:
             raise ConfigError(f"request_timeout must be positive, not {self.request_timeout}")
         if not self.push_timeout > 0:
             raise ConfigError(f"push_timeout must be positive, not {self.push_timeout}")
+        if self.shutdown_timeout < 0:
+            raise ConfigError(f"shutdown_timeout must be 0 or more, not {self.shutdown_timeout}")
         if self.upstream_retries < 0:
             raise ConfigError(f"upstream_retries must be 0 or more, not {self.upstream_retries}")
         if self.log_format not in {"text", "json"}:

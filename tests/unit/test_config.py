@@ -74,6 +74,7 @@ def test_every_setting_can_come_from_each_source(tmp_path: Path) -> None:
         "push_timeout": 60.0,
         "upstream_retries": 4,
         "offline_mode": True,
+        "shutdown_timeout": 12,
     }
     expected = Settings(
         serverdir=tmp_path / "srv",
@@ -94,6 +95,7 @@ def test_every_setting_can_come_from_each_source(tmp_path: Path) -> None:
         push_timeout=60.0,
         upstream_retries=4,
         offline_mode=True,
+        shutdown_timeout=12,
     )
     assert set(values) == set(expected.to_mapping())
     toml_lines = []
@@ -126,6 +128,7 @@ def test_every_setting_can_come_from_each_source(tmp_path: Path) -> None:
         ("log_format", "xml", "log_format must be text or json"),
         ("outside_url", "example.test/pkgs", "outside_url must be an http or https URL"),
         ("upstream_retries", "-1", "upstream_retries must be 0 or more"),
+        ("shutdown_timeout", "-1", "shutdown_timeout must be 0 or more"),
     ],
 )
 def test_mirror_settings_are_checked(name: str, value: str, message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import time
@@ -21,6 +22,18 @@ from pkgdepot.storage.meta import MetaStore
 USER_KEYS = ("email", "title", "description", "custom_data")
 CREDENTIAL_CACHE_SECONDS = 60.0
 CREDENTIAL_CACHE_SIZE = 1024
+# devpi-server before 5.0: sha256(salt + password), kept from a devpi export until first login
+LEGACY_SHA256_PREFIX = "devpi-sha256$"
+
+
+def legacy_sha256_matches(pwhash: str, password: str) -> bool:
+    """``devpi-sha256$<salt>$<hexdigest>``: devpi's salted SHA-256 of the password."""
+    salt, _, digest = pwhash.removeprefix(LEGACY_SHA256_PREFIX).rpartition("$")
+    try:
+        actual = hashlib.sha256(salt.encode("ascii") + password.encode("utf-8")).hexdigest()
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(actual, digest.lower())
 
 
 def user_view(user: User, indexes: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,6 +82,11 @@ class Accounts:
     def _check_password(self, user: User, password: str) -> bool:
         if not user.pwhash:
             return False
+        if user.pwhash.startswith(LEGACY_SHA256_PREFIX):
+            if not legacy_sha256_matches(user.pwhash, password):
+                return False
+            self._rehash(user, password)
+            return True
         key = hmac.new(self._secret, f"{user.name}:{password}".encode(), hashlib.sha256).digest()
         cached = self._verified.get(key)
         if cached is not None and cached[0] == user.pwhash and cached[1] > time.monotonic():
@@ -81,6 +99,14 @@ class Accounts:
             self._verified.clear()
         self._verified[key] = (user.pwhash, time.monotonic() + CREDENTIAL_CACHE_SECONDS)
         return True
+
+    def _rehash(self, user: User, password: str) -> None:
+        """Replace a legacy hash by an argon2 one, unless the password changed meanwhile."""
+        pwhash = self.hash_password(password)
+        with self._store.transaction(user.name) as tx:
+            current = self._store.get_user(user.name)  # the write lock is held: up to date
+            if current is not None and current.pwhash == user.pwhash:
+                tx.put_user(dataclasses.replace(current, pwhash=pwhash))
 
     def authenticate(self, username: str, secret: str) -> Identity | None:
         """A token or a password; None if neither is valid."""
@@ -98,6 +124,7 @@ class Accounts:
         user = self._store.get_user(username)
         if user is None or not self._check_password(user, password):
             raise Unauthorized(f"user {short_repr(username)} could not be authenticated")
+        user = self._store.get_user(username) or user  # a legacy hash was just replaced
         return {"password": self.issue_token(user), "expiration": self.token_expiry}
 
     # users

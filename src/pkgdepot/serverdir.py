@@ -28,6 +28,7 @@ OWN_NAMES = frozenset(
         "+blobs",
         "+mirrors",
         "+docs",
+        "+quarantine",
         ".serial",
     }
 )
@@ -58,6 +59,11 @@ class ServerDir:
     def docs(self) -> Path:
         """Doc zips unpacked for serving, one folder per zip's sha256 (rebuilt when missing)."""
         return self.root / "+docs"
+
+    @property
+    def quarantine(self) -> Path:
+        """Blobs ``pkgdepot fsck --repair`` found corrupt, kept for inspection, never served."""
+        return self.root / "+quarantine"
 
     @property
     def serial(self) -> Path:
@@ -96,11 +102,15 @@ class ServerDir:
             self.blobs.mkdir(exist_ok=True)
             self.mirrors.mkdir(exist_ok=True)
             if not self.secret.exists():
-                write_private(self.secret, base64.b64encode(secrets.token_bytes(32)))
+                self.write_new_secret()
         except OSError as error:
             raise ConfigError(
                 f"cannot use {self.root} as server directory: {error.strerror}"
             ) from None
+
+    def write_new_secret(self) -> None:
+        """A new random secret (it signs login tokens): mode 0600, replaced all at once."""
+        write_private(self.secret, base64.b64encode(secrets.token_bytes(32)))
 
     def mark_initialized(self) -> None:
         """The last step of initialisation: from now on the directory is ours."""

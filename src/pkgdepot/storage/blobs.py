@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -46,3 +47,16 @@ class BlobStore(Protocol):
     def path(self, sha256: str) -> Path: ...
     def exists(self, sha256: str) -> bool: ...
     def read_bytes(self, sha256: str) -> bytes: ...
+
+    # for ``pkgdepot fsck``
+    def stored(self) -> Iterator[str]:
+        """The sha256 of every stored blob, in no particular order."""
+        ...
+
+    def set_aside(self, sha256: str, directory: Path) -> Path | None:
+        """Take a blob out of service into ``directory``; its new path (None if not there)."""
+        ...
+
+    def discard(self, sha256: str, used_before: float) -> bool:
+        """Delete a blob unless it was written or reused at or after ``used_before``."""
+        ...

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from pkgdepot.errors import InvalidInput
@@ -16,6 +19,19 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _reuse(final: Path) -> bool:
+    """Whether a copy of the blob is there; if so, marked as just used (its access time, so
+    its Last-Modified stays), which tells ``FsBlobStore.discard`` to keep it."""
+    try:
+        mtime = final.stat().st_mtime_ns
+        os.utime(final, ns=(time.time_ns(), mtime))
+    except FileNotFoundError:  # none, or discarded just now
+        return False
+    except OSError:  # not ours to touch: still a copy
+        return final.exists()
+    return True
 
 
 class FsBlobWriter:
@@ -45,7 +61,7 @@ class FsBlobWriter:
         os.fsync(self._file.fileno())
         self._file.close()
         final = self._store.path(sha256)
-        if final.exists():
+        if _reuse(final):
             self._tmp.unlink()
         else:
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -95,3 +111,58 @@ class FsBlobStore:
 
     def read_bytes(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
+
+    def stored(self) -> Iterator[str]:
+        for first in _subfolders(self.root):
+            for second in _subfolders(first):
+                prefix = first.name + second.name
+                with os.scandir(second) as entries:
+                    for entry in entries:
+                        if _belongs(entry.name, prefix) and entry.is_file(follow_symlinks=False):
+                            yield entry.name
+
+    def set_aside(self, sha256: str, directory: Path) -> Path | None:
+        directory.mkdir(mode=0o700, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        target = directory / f"{sha256}.{stamp}"
+        number = 1
+        while target.exists():
+            number += 1
+            target = directory / f"{sha256}.{stamp}.{number}"
+        try:
+            os.replace(self.path(sha256), target)
+        except FileNotFoundError:
+            return None
+        return target
+
+    def discard(self, sha256: str, used_before: float) -> bool:
+        """Moved aside first: a writer that finds no copy any more stores its own (``_reuse``),
+        and one that reused it just before has marked it used, so it is put back."""
+        path = self.path(sha256)
+        aside = self.tmpdir / f"discard-{sha256}"
+        try:
+            os.replace(path, aside)
+        except FileNotFoundError:
+            return False
+        found = aside.stat()
+        if max(found.st_atime, found.st_mtime) >= used_before:
+            with contextlib.suppress(FileExistsError):  # a writer stored them meanwhile
+                os.link(aside, path)
+            aside.unlink()
+            return False
+        aside.unlink()
+        return True
+
+
+def _belongs(name: str, prefix: str) -> bool:
+    """Whether ``name`` is a blob's, in the folders ``ab/cd`` of ``prefix`` ``abcd``."""
+    return SHA256_HEX.match(name) is not None and name.startswith(prefix)
+
+
+def _subfolders(folder: Path) -> Iterator[Path]:
+    """The two-hex-digit folders blobs are spread over (``tmp`` and others are not)."""
+    with os.scandir(folder) as entries:
+        names = [e.name for e in entries if len(e.name) == 2 and e.is_dir(follow_symlinks=False)]
+    for name in sorted(names):
+        if all(c in "0123456789abcdef" for c in name):
+            yield folder / name

@@ -222,6 +222,29 @@ class MetaStore:
             ).first()
         return None if row is None else to_file(row, index.path)
 
+    def iter_files(self, batch: int = 1000) -> Iterator[ReleaseFile]:
+        """Every file row of every index, read ``batch`` rows at a time (no long read)."""
+        paths = {index.id: index.path for index in self.all_indexes().values()}
+        after: tuple[int, str] = (-1, "")
+        while True:
+            key = sa.tuple_(_t.files.c.index_id, _t.files.c.relpath)
+            query = (
+                sa.select(_t.files)
+                .where(key > sa.tuple_(*after))
+                .order_by(_t.files.c.index_id, _t.files.c.relpath)
+                .limit(batch)
+            )
+            with self._read() as c:
+                rows = c.execute(query).all()
+            for row in rows:
+                if row.index_id not in paths:  # an index created since we started
+                    paths = {index.id: index.path for index in self.all_indexes().values()}
+                if row.index_id in paths:  # else its index was deleted meanwhile
+                    yield to_file(row, paths[row.index_id])
+            if len(rows) < batch:
+                return
+            after = (rows[-1].index_id, rows[-1].relpath)
+
     # mirrors
 
     def mirror_page(self, index_id: int, project: str) -> MirrorPageState | None:

@@ -338,6 +338,27 @@ class Transaction:
         self._record("file-fetched", relpath=relpath, sha256=sha256)
         return file
 
+    def mark_not_cached(self, index: Index, relpath: str) -> bool:
+        """A mirrored file's stored bytes are gone: the next download fetches them again.
+
+        Its sha256 and size stay, so what is fetched must match them. False if the row is gone.
+        """
+        project = self.connection.execute(
+            sa.select(_t.files.c.project).where(
+                _t.files.c.index_id == index.id, _t.files.c.relpath == relpath
+            )
+        ).scalar()
+        if project is None:
+            return False
+        self.connection.execute(
+            sa.update(_t.files)
+            .where(_t.files.c.index_id == index.id, _t.files.c.relpath == relpath)
+            .values(cached=False, serial=self.serial)
+        )
+        self.touch_project(index.id, project, project)  # offline pages leave it out now
+        self._record("file-uncached", relpath=relpath)
+        return True
+
     def delete_file(self, index_id: int, index_path: str, relpath: str) -> None:
         """Delete a file and everything attached to it (tox results)."""
         attached = [

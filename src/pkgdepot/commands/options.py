@@ -1,0 +1,59 @@
+"""What the maintenance commands share: ``--serverdir`` and ``--config``, and opening the
+server directory they work on (which must be initialised, its database up to date)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pkgdepot.config import Settings, load_settings
+from pkgdepot.errors import ConfigError
+from pkgdepot.serverdir import ServerDir
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def server_options(function: F) -> F:
+    """``--serverdir`` and ``--config``, read like ``serve`` reads them (flag > env > TOML)."""
+    function = click.option(
+        "--serverdir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="server directory [env: PKGDEPOT_SERVERDIR]",
+    )(function)
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="TOML file of settings [env: PKGDEPOT_CONFIG]",
+    )(function)
+
+
+def load(config_file: Path | None, serverdir: Path | None) -> Settings:
+    try:
+        return load_settings({"serverdir": serverdir}, config_file=config_file)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def initialized(settings: Settings) -> ServerDir:
+    """The settings' server directory; an error unless ``init`` (or ``serve``) set it up."""
+    directory = ServerDir(settings.serverdir)
+    if not directory.is_initialized():
+        raise click.ClickException(
+            f"{directory.root} is not a pkgdepot server directory "
+            "(create one with 'pkgdepot init', or give --serverdir)"
+        )
+    return directory
+
+
+def check_schema(schema_is_current: bool, directory: ServerDir) -> None:
+    if not schema_is_current:
+        raise click.ClickException(
+            f"the database in {directory.root} needs an upgrade first: "
+            "run 'pkgdepot init' with this pkgdepot version"
+        )

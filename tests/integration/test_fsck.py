@@ -308,16 +308,16 @@ def test_repair_fetches_a_damaged_mirror_file_again(mirrored: Mirrored, damage: 
     damage_blob(mirrored, damage)
     relpath, index = mirrored.row().relpath, mirrored.mirror.path
 
-    unchecked = fsck(mirrored.server)
+    unchecked = fsck(mirrored.server, "--skip-mirrored")
     assert unchecked.returncode == 0, unchecked.stdout
-    assert "1 fetched mirror file not checked (--include-mirrored checks them)." in unchecked.stdout
+    assert "1 fetched mirror file not checked (--skip-mirrored)." in unchecked.stdout
 
-    found = fsck(mirrored.server, "--include-mirrored")
+    found = fsck(mirrored.server)
     assert found.returncode == 1, found.stdout
     state = "CORRUPT" if damage == "corrupt" else "MISSING"
     assert f"{state:8} {index}  {relpath} (releasefile)" in found.stdout
 
-    repaired = fsck(mirrored.server, "--include-mirrored", "--repair")
+    repaired = fsck(mirrored.server, "--repair")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     out = repaired.stdout
     assert f"Blob {mirrored.sha256} fetched again from its upstream, sha256 verified" in out
@@ -333,7 +333,7 @@ def test_repair_fetches_a_damaged_mirror_file_again(mirrored: Mirrored, damage: 
     assert reply.status_code == 200
     assert reply.content == mirrored.data
     assert mirrored.upstream.downloads_of(mirrored.filename) == 2  # served from disk
-    assert fsck(mirrored.server, "--include-mirrored").returncode == 0
+    assert fsck(mirrored.server).returncode == 0
 
 
 def test_with_the_upstream_down_a_damaged_mirror_file_is_marked_not_cached(
@@ -343,7 +343,7 @@ def test_with_the_upstream_down_a_damaged_mirror_file_is_marked_not_cached(
     relpath, index = mirrored.row().relpath, mirrored.mirror.path
     mirrored.upstream.set_fault(Fault.DOWN)
 
-    result = fsck(mirrored.server, "--include-mirrored", "--repair")
+    result = fsck(mirrored.server, "--repair")
 
     assert result.returncode == 0, result.stdout
     out = result.stdout
@@ -352,14 +352,14 @@ def test_with_the_upstream_down_a_damaged_mirror_file_is_marked_not_cached(
     assert not mirrored.row().cached
     assert not blob(mirrored.server, mirrored.sha256).exists()  # quarantined, not served
     assert mirrored.download().status_code == 502
-    assert fsck(mirrored.server, "--include-mirrored").returncode == 0
+    assert fsck(mirrored.server).returncode == 0
 
     mirrored.upstream.set_fault(None)
     reply = mirrored.download()
     assert reply.status_code == 200
     assert reply.content == mirrored.data
     assert mirrored.row().cached
-    assert fsck(mirrored.server, "--include-mirrored").returncode == 0
+    assert fsck(mirrored.server).returncode == 0
 
 
 def test_a_damaged_mirror_file_that_the_upstream_no_longer_has_is_marked_not_cached(
@@ -367,7 +367,7 @@ def test_a_damaged_mirror_file_that_the_upstream_no_longer_has_is_marked_not_cac
 ) -> None:
     damage_blob(mirrored, "delete")
     mirrored.upstream.projects.clear()
-    result = fsck(mirrored.server, "--include-mirrored", "--repair")
+    result = fsck(mirrored.server, "--repair")
     assert result.returncode == 0, result.stdout
     assert "HTTP 404" in result.stdout
     assert "UNCACHED" in result.stdout
@@ -382,11 +382,11 @@ def test_a_corrupt_core_metadata_of_a_mirror_file_is_extracted_again(mirrored: M
     path = blob(mirrored.server, sha256)
     original = path.read_bytes()
     flip_a_byte(path)
-    found = fsck(mirrored.server, "--include-mirrored")
+    found = fsck(mirrored.server)
     assert found.returncode == 1
     where = f"{mirrored.mirror.path}  {row.relpath}"
     assert f"CORRUPT  {where} (releasefile core metadata)" in found.stdout
-    repaired = fsck(mirrored.server, "--include-mirrored", "--repair")
+    repaired = fsck(mirrored.server, "--repair")
     assert repaired.returncode == 0, repaired.stdout
     assert f"REPAIRED {where}" in repaired.stdout
     assert path.read_bytes() == original

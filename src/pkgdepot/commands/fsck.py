@@ -88,10 +88,7 @@ def _print_report(report: Report, remove_orphans: bool) -> None:
         f"{count(report.blobs, 'blob')}, {format_size(report.bytes)}."
     )
     if report.skipped:
-        click.echo(
-            f"{count(report.skipped, 'fetched mirror file')} not checked "
-            "(--include-mirrored checks them)."
-        )
+        click.echo(f"{count(report.skipped, 'fetched mirror file')} not checked (--skip-mirrored).")
     for damage in report.damage:
         for line in _damage_lines(damage):
             click.echo(line)
@@ -159,9 +156,9 @@ def _remove(checker: Checker, report: Report) -> None:
 @click.command("fsck")
 @server_options
 @click.option(
-    "--include-mirrored",
+    "--skip-mirrored",
     is_flag=True,
-    help="also check the files mirror indexes fetched from their upstreams",
+    help="leave out the files mirror indexes fetched from their upstreams",
 )
 @click.option(
     "--repair",
@@ -178,7 +175,7 @@ def _remove(checker: Checker, report: Report) -> None:
 def fsck(
     config_file: Path | None,
     serverdir: Path | None,
-    include_mirrored: bool,
+    skip_mirrored: bool,
     repair: bool,
     remove_orphans: bool,
 ) -> None:
@@ -197,7 +194,7 @@ def fsck(
     try:
         check_schema(services.store.schema_is_current(), directory)
         checker = Checker(services.store, services.blobs, directory.docs)
-        plan = checker.plan(include_mirrored)
+        plan = checker.plan(include_mirrored=not skip_mirrored)
         with _progress(plan.total_bytes) as advance:
             checker.verify(plan, advance)
         report = checker.report(plan)

@@ -119,7 +119,7 @@ class Plan:
     """What ``Checker.plan`` found to check; ``verify`` fills in ``bad``."""
 
     files: int = 0  # rows whose blobs are checked
-    skipped: int = 0  # fetched mirror files left out (no --include-mirrored)
+    skipped: int = 0  # fetched mirror files left out (--skip-mirrored)
     expected: dict[str, Expected] = dataclasses.field(default_factory=dict)
     referenced: set[str] = dataclasses.field(default_factory=set)  # every blob any row names
     doc_zips: set[str] = dataclasses.field(default_factory=set)

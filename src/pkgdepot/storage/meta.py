@@ -18,6 +18,7 @@ from pkgdepot.domain.models import Index, MirrorPageState, PageLink, ReleaseFile
 from pkgdepot.storage import schema
 from pkgdepot.storage.rows import index_path_of, to_file, to_index, to_user
 from pkgdepot.storage.serial import SharedSerial
+from pkgdepot.storage.snapshot import Snapshot
 from pkgdepot.storage.transaction import Transaction
 
 _t = schema
@@ -284,4 +285,46 @@ class MetaStore:
                     )
                 ).first()
                 is not None
+            )
+
+    # export and import (transfer/)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """Every row as one read transaction sees it, however much is written meanwhile."""
+        with self._read() as connection:
+            yield Snapshot(connection)
+
+    def continue_serial(self, serial: int, who: str | None, note: Mapping[str, Any]) -> None:
+        """Make the next write take a serial above ``serial`` (an import of an export made at
+        that serial), recording ``note`` under it; nothing if the serial is already as high."""
+        with self._writer.begin() as c:
+            last = int(c.execute(sa.select(sa.func.max(_t.changelog.c.serial))).scalar() or 0)
+            if serial <= last:
+                return
+            c.execute(
+                sa.insert(_t.changelog).values(
+                    serial=serial, created=time.time(), who=who, changes=[dict(note)]
+                )
+            )
+        self.serial.advance(serial)
+
+    def record_mirror_pages(self, pages: Collection[tuple[int, str, MirrorPageState]]) -> None:
+        """``record_mirror_page`` for many (index id, project) at once, in one transaction."""
+        if not pages:
+            return
+        with self._writer.begin() as c:
+            c.execute(
+                sa.insert(_t.mirror_pages).prefix_with("OR REPLACE"),
+                [
+                    {
+                        "index_id": index_id,
+                        "project": project,
+                        "found": state.found,
+                        "etag": state.etag,
+                        "upstream_serial": state.upstream_serial,
+                        "fetched_at": state.fetched_at,
+                    }
+                    for index_id, project, state in pages
+                ],
             )

@@ -1,7 +1,8 @@
 """What an importer reads: the rows of ``docs/export-format.md``, from whatever wrote them.
 
 ``pkgdepot import`` reads a pkgdepot export directory or a devpi-server export through this one
-interface, so the import itself (checks, blob copies, transactions, progress) exists once.
+interface, so the import itself (checks, blob copies, transactions, progress) exists once:
+``transfer.importer.import_source(settings, source, progress)``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,31 @@ from pathlib import Path
 from typing import Any, Protocol
 
 Row = Mapping[str, Any]  # one object of a ``*.jsonl`` file, keys as the format lists them
+
+
+class Progress(Protocol):
+    """Told how much there is to do (rows), then how much more is done."""
+
+    def begin(self, total: int) -> None: ...
+    def advance(self, done: int) -> None: ...
+
+
+class NoProgress:
+    """A ``Progress`` that shows nothing."""
+
+    def begin(self, total: int) -> None:
+        pass
+
+    def advance(self, done: int) -> None:
+        pass
+
+
+class ExportError(Exception):
+    """An export that cannot be written, read or imported; the message says what and where."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class ExportSource(Protocol):

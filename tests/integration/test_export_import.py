@@ -582,7 +582,7 @@ def test_a_progress_bar_is_drawn_on_a_terminal_only(source: Source, tmp_path: Pa
 
 
 def many_files_server(serverdir: Path, count: int) -> None:
-    """A server directory with ``count`` release files (sharing one blob), each with an 8 KB log
+    """A server directory with ``count`` release files (sharing one blob), each with a 16 KB log
     entry: held in memory all at once, they would weigh far more than a batch."""
     done = cli("init", "--serverdir", str(serverdir), "--mirror-url", NOWHERE)
     assert done.returncode == 0, done.stderr
@@ -609,7 +609,7 @@ def many_files_server(serverdir: Path, count: int) -> None:
                         sha256=sha256,
                         size=len(data),
                         upload_time="2026-01-01T00:00:00Z",
-                        log=({"what": "upload", "note": f"{number:08x}" * 1000},),
+                        log=({"what": "upload", "note": f"{number:08x}" * 2000},),
                     ),
                 )
     finally:
@@ -651,7 +651,7 @@ def peak_rss(tmp_path: Path, *args: str) -> int:
 
 def test_memory_stays_flat_however_many_files(tmp_path: Path) -> None:
     many_files_server(tmp_path / "few", 10)
-    many_files_server(tmp_path / "many", 5_000)  # 40 MB of log entries
+    many_files_server(tmp_path / "many", 2_500)  # 40 MB of log entries
     peak = {}
     for name in ("few", "many"):
         export, server = str(tmp_path / f"{name}-export"), str(tmp_path / name)

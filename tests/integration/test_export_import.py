@@ -241,7 +241,11 @@ def test_an_import_serves_every_page_and_file_as_the_exported_server_did(
     assert "; 2 mirrored files without their bytes: fetched when asked for" in done.stdout
     server = start(tmp_path / "new")
     before = source.upstream.downloads_of(MIRRORED_WHEEL)
+    asked = len(source.upstream.requests_for("/simple/mirrored-pkg/"))
     views, files = served(server.url)
+    # root/mirror's page came with what its upstream last said: not asked again; root/pypi,
+    # which never had the project, asks once
+    assert len(source.upstream.requests_for("/simple/mirrored-pkg/")) == asked + 1
     assert views.keys() == source.views.keys()
     for key, body in source.views.items():
         assert views[key] == body, key
@@ -544,7 +548,7 @@ def test_a_row_that_does_not_fit_the_format_is_refused(tmp_path: Path) -> None:
     write_export(export, {"users": [user], "indexes": [index]})
     done = cli("import", str(export), "--serverdir", str(tmp_path / "target"))
     assert done.returncode == 1
-    assert "indexes: dave dev: volatile must be true or false, not 'maybe'" in done.stderr
+    assert "indexes: dave/dev: volatile must be true or false, not 'maybe'" in done.stderr
     assert not (tmp_path / "target").exists()
     index["config"] = {}
     orphan = {"index": "dave/dev", "project": "nope", "version": "1", "metadata": {}}

@@ -122,12 +122,12 @@ class Loader:
         an index which is not exported are dropped."""
         indexes = list(self.source.indexes())
         for row in indexes:
-            f = Fields("indexes", row, "user", "name")
+            f = Fields("indexes", row, "user", "name", joiner="/")
             self._names.add(f"{f.text('user')}/{f.text('name')}")
         return iter(indexes)
 
     def _put_index(self, tx: Transaction, row: Row) -> None:
-        f = Fields("indexes", row, "user", "name")
+        f = Fields("indexes", row, "user", "name", joiner="/")
         user, name, index_type = f.text("user"), f.text("name"), f.text("type")
         path = f"{user}/{name}"
         given = {k: v for k, v in f.mapping("config").items() if k != "type"}

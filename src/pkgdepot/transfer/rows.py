@@ -85,13 +85,13 @@ def file_row(file: ReleaseFile) -> dict[str, Any]:
 class Fields:
     """Typed access to one row; every complaint names the table, the row and the key."""
 
-    def __init__(self, table: str, row: Row, *naming: str) -> None:
+    def __init__(self, table: str, row: Row, *naming: str, joiner: str = " ") -> None:
         if not isinstance(row, Mapping):
             raise ExportError(f"{table}: a row is not a JSON object: {short_repr(row)}")
         self.table = table
         self.row = row
         named = [str(row[key]) for key in naming if isinstance(row.get(key), str)]
-        self.name = " ".join(named) or short_repr(dict(row))
+        self.name = joiner.join(named) or short_repr(dict(row))
 
     def fail(self, problem: str) -> ExportError:
         return ExportError(f"{self.table}: {self.name}: {problem}")
@@ -150,11 +150,12 @@ def read_mirror_page(f: Fields) -> MirrorPageState | None:
     page = f.row.get("mirror_page")
     if page is None:
         return None
-    p = Fields(f.table, f.mapping("mirror_page"), "index", "name")
+    p = Fields(f.table, f.mapping("mirror_page"))
+    p.name = f"{f.name} mirror_page"
     serial = p.optional_int("upstream_serial")
     fetched_at = p.row.get("fetched_at")
     if isinstance(fetched_at, bool) or not isinstance(fetched_at, int | float):
-        raise f.fail(f"mirror_page 'fetched_at' must be a number, not {short_repr(fetched_at)}")
+        raise p.fail(f"'fetched_at' must be a number, not {short_repr(fetched_at)}")
     return MirrorPageState(
         True, p.optional_text("etag"), -1 if serial is None else serial, float(fetched_at)
     )

@@ -40,6 +40,7 @@ from pkgdepot.storage.sqlite import create_sqlite_engine
 from pkgdepot.web import errors
 from pkgdepot.web.middleware import DevpiHeaders
 from pkgdepot.web.mirroring import MirrorChains
+from pkgdepot.web.observe import Observe
 from pkgdepot.web.routes import build_routes
 from pkgdepot.web.simple import SimpleViews
 
@@ -192,7 +193,8 @@ def create_app(settings: Settings) -> Starlette:
                 serial=services.store.serial,
                 node_uuid=services.node_uuid,
                 version=__version__,
-            )
+            ),
+            Middleware(Observe),  # innermost: reads the route the router matched
         ],
         exception_handlers={
             PkgdepotError: errors.pkgdepot_error,

@@ -102,25 +102,35 @@ def serve(config_file: Path | None, **values: Any) -> None:
     """Serve the indexes (initialising an empty server directory first)."""
     settings = _settings(config_file, values)
     from pkgdepot.app import SETTINGS_VARIABLE, prepare_to_serve
-    from pkgdepot.web.server import bind, run
+    from pkgdepot.web import metrics
+    from pkgdepot.web.server import bind, bind_unix, remove_socket_file, run, socket_file_id
 
     _initialize(settings)
     prepare_to_serve(settings)
+    unix_socket = settings.unix_socket
+    where = str(unix_socket) if unix_socket else f"{settings.host}:{settings.port}"
     try:
-        sock = bind(settings.host, settings.port)
+        sock = bind_unix(unix_socket) if unix_socket else bind(settings.host, settings.port)
     except OSError as error:
-        raise click.ClickException(
-            f"cannot listen on {settings.host}:{settings.port}: {error.strerror}"
-        ) from None
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
+        raise click.ClickException(f"cannot listen on {where}: {error.strerror}") from None
+    metrics.use_directory(metrics.directory_of(settings.serverdir))
+    if unix_socket:
+        address = f"unix:{unix_socket}"
+        bound = socket_file_id(unix_socket)
+    else:
+        host, port = sock.getsockname()[:2]
+        address = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
     os.environ[SETTINGS_VARIABLE] = json.dumps(settings.to_mapping())
     click.echo(
-        f"pkgdepot {__version__} serving on http://{shown}:{port}/ "
+        f"pkgdepot {__version__} serving on {address} "
         f"({settings.workers} worker{'s' if settings.workers > 1 else ''})"
     )
     sys.stdout.flush()
-    run(sock, settings.workers, settings.log_level)
+    try:
+        run(sock, settings)
+    finally:
+        if unix_socket:
+            remove_socket_file(unix_socket, bound)
 
 
 for command in (

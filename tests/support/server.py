@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -18,7 +19,7 @@ ROOT_PASSWORD = "root-secret"
 # Where root/pypi points unless a test gives --mirror-url: a local port nobody listens on, so
 # no test can reach the internet through the mirror.
 NOWHERE = "http://127.0.0.1:9/simple/"
-_URL_LINE = re.compile(r"serving on (http://\S+/)")
+_URL_LINE = re.compile(r"serving on (http://\S+/|unix:\S+)")
 
 
 class ServerProcess:
@@ -31,6 +32,7 @@ class ServerProcess:
         self.process: subprocess.Popen[str] | None = None
         self._drainer: threading.Thread | None = None
         self.url = ""
+        self.unix_socket: Path | None = None  # set when serving on a unix socket
         self.output: list[str] = []
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
@@ -60,7 +62,11 @@ class ServerProcess:
             self.output.append(line)
             match = _URL_LINE.search(line)
             if match:
-                self.url = match.group(1).rstrip("/")
+                address = match.group(1)
+                if address.startswith("unix:"):
+                    self.unix_socket = Path(address.removeprefix("unix:"))
+                    address = "http://localhost"
+                self.url = address.rstrip("/")
                 break
             if time.monotonic() > deadline:
                 break
@@ -78,11 +84,18 @@ class ServerProcess:
         for line in self.process.stdout:
             self.output.append(line)
 
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client for this server, over its unix socket if it listens on one."""
+        if self.unix_socket is not None:
+            kwargs["transport"] = httpx.HTTPTransport(uds=str(self.unix_socket))
+        return httpx.Client(base_url=self.url, **kwargs)
+
     def _wait_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:
             try:
-                if httpx.get(self.url + "/+api", timeout=2).status_code == 200:
-                    return
+                with self.client(timeout=2) as client:
+                    if client.get("/+api").status_code == 200:
+                        return
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
@@ -118,4 +131,5 @@ class ServerProcess:
     def restart(self) -> ServerProcess:
         self.stop()
         self.url = ""
+        self.unix_socket = None
         return self.start()

@@ -20,6 +20,7 @@ from pathlib import Path
 from pkgdepot import archives
 from pkgdepot.domain.models import Index, ReleaseFile
 from pkgdepot.errors import InvalidInput, NotFound, PkgdepotError, UpstreamUnavailable
+from pkgdepot.mirror import metrics
 from pkgdepot.mirror.clients import UpstreamClients
 from pkgdepot.mirror.flight import Flights, Follower, PartWriter
 from pkgdepot.mirror.upstream import Downloaded, UpstreamNotFound
@@ -130,9 +131,10 @@ class MirrorFiles:
         assert file.url is not None
         client = self._upstreams.for_index(index)
         try:
-            result = await client.download_file(
-                file.url, part.write, sha256=file.sha256 or None, size=file.size
-            )
+            with metrics.fetching(index.path, metrics.FILE):
+                result = await client.download_file(
+                    file.url, part.write, sha256=file.sha256 or None, size=file.size
+                )
             if isinstance(result, UpstreamNotFound):
                 raise NotFound(f"the upstream has no file {file.filename} (HTTP 404)")
             await part.flush()
@@ -212,7 +214,8 @@ class MirrorFiles:
 
         client = self._upstreams.for_index(index)
         try:
-            result = await client.download_file(url, write, sha256=sha256)
+            with metrics.fetching(index.path, metrics.FILE):
+                result = await client.download_file(url, write, sha256=sha256)
         except PkgdepotError as error:
             log.warning("%s: download of %s failed: %s", index.path, url, error.message)
             raise

@@ -33,6 +33,7 @@ from packaging.utils import canonicalize_name
 from pkgdepot.domain.models import Index
 from pkgdepot.domain.names import is_valid_project_name
 from pkgdepot.errors import UpstreamUnavailable
+from pkgdepot.mirror import metrics
 from pkgdepot.mirror.clients import UpstreamClients
 from pkgdepot.mirror.upstream import ProjectList
 
@@ -291,7 +292,8 @@ class MirrorLists:
 
     async def _fetch(self, index: Index, directory: Path, stored: StoredList | None) -> StoredList:
         try:
-            return await self._fetch_and_store(index, directory, stored)
+            with metrics.fetching(index.path, metrics.LIST):
+                return await self._fetch_and_store(index, directory, stored)
         except UpstreamUnavailable as error:
             kept = "kept the stored list" if stored is not None else "no list is stored"
             log.warning("project list of %s not refreshed (%s): %s", index.path, kept, error)

@@ -28,6 +28,7 @@ import time
 
 from pkgdepot.domain.models import Index, MirrorPageState
 from pkgdepot.errors import NotFound, UpstreamUnavailable
+from pkgdepot.mirror import metrics
 from pkgdepot.mirror.clients import UpstreamClients
 from pkgdepot.mirror.links import to_release_file
 from pkgdepot.mirror.upstream import NotModified, ProjectPage, UpstreamNotFound
@@ -123,6 +124,16 @@ class MirrorPages:
             return _after_failure(state, error.message)
         return False
 
+    def backing_off(self) -> dict[int, tuple[int, float]]:
+        """Per mirror index id: how many projects this worker is not asking about, until when."""
+        now = time.time()
+        result: dict[int, tuple[int, float]] = {}
+        for (index_id, _), backoff in list(self._backoffs.items()):
+            if backoff.until > now:
+                count, until = result.get(index_id, (0, now))
+                result[index_id] = (count + 1, max(until, backoff.until))
+        return result
+
     async def _stored(self, key: Key) -> MirrorPageState | None:
         serial = self._store.serial.get()
         memo = self._memos.get(key)
@@ -162,12 +173,14 @@ class MirrorPages:
                 url = client.project_url(project)
                 raise UpstreamUnavailable(f"upstream {url} answered 304 to a plain GET")
         except UpstreamUnavailable as error:
+            metrics.record(index.path, metrics.PAGE, error)
             if len(self._backoffs) >= MAX_MEMOS:
                 self._backoffs.clear()
             pause = min(BACKOFF, index.cache_expiry)
             self._backoffs[key] = _Backoff(time.time() + pause, error.message)
             log.warning("%s", _fault_line(index, project, state, error.message))
             raise
+        metrics.record(index.path, metrics.PAGE, None)
         self._backoffs.pop(key, None)
         new = await asyncio.to_thread(self._store_answer, index, project, answer, known)
         self._remember(key, self._store.serial.get(), new)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -13,6 +14,8 @@ from pkgdepot import __version__
 from pkgdepot.errors import InvalidInput
 from pkgdepot.service.accounts import user_view
 from pkgdepot.service.indexes import index_view
+from pkgdepot.web import metrics
+from pkgdepot.web import status as status_parts
 from pkgdepot.web.context import base_url, identity, json_body, services
 from pkgdepot.web.projects import installer_redirect
 from pkgdepot.web.responses import envelope, message
@@ -59,17 +62,39 @@ async def api_config(request: Request) -> Response:
     return envelope("apiconfig", result)
 
 
+def _listening(request: Request) -> dict[str, Any]:
+    """Where the server listens: the port it got, also when it was asked for port 0."""
+    settings = services(request).settings
+    server = request.scope.get("server")
+    if settings.unix_socket is not None or not server or server[1] is None:
+        host, port = settings.host, settings.port
+    else:
+        host, port = server
+    socket = None if settings.unix_socket is None else str(settings.unix_socket)
+    return {"host": host, "port": port, "unix-socket": socket}
+
+
 async def status(request: Request) -> Response:
     s = services(request)
+    settings = s.settings
+    samples = await run_in_threadpool(metrics.samples)
     result = {
-        "serverdir": str(s.settings.serverdir),
+        "serverdir": str(settings.serverdir),
         "uuid": s.node_uuid,
         "versioninfo": {"pkgdepot": __version__},
         "server-code": "pkgdepot",
         "serial": s.store.serial.get(),
-        "role": "MASTER",
+        "role": "MASTER",  # devpi's name for a server that is no replica
         "uptime": round(time.time() - s.started_at, 3),
-        "workers": s.settings.workers,
+        "started-at": s.started_at,
+        "workers": settings.workers,
+        "pid": os.getpid(),  # the worker that answered
+        **_listening(request),
+        "outside-url": settings.outside_url,
+        "offline-mode": settings.offline_mode,
+        "storage": await status_parts.storage(s),
+        "cache": status_parts.cache(samples),
+        "upstreams": status_parts.upstreams(s, samples),
     }
     return envelope("status", result)
 

@@ -28,6 +28,7 @@ from pkgdepot.mirror.lists import (
     json_entry,
 )
 from pkgdepot.service.container import Services
+from pkgdepot.web import metrics
 from pkgdepot.web.conditional import etag_matches
 from pkgdepot.web.context import services
 from pkgdepot.web.mirroring import STALE
@@ -56,7 +57,9 @@ async def project_list(request: Request, index: Index, media: str) -> Response:
         digest = hashlib.sha256(stamps.encode()).hexdigest()[:32]
     etag = f'"{digest}-{ETAG_SUFFIX[media]}"'
     headers = {"ETag": etag, "Vary": "Accept"}
-    if any(listing.stale for listing in listings):
+    stale = any(listing.stale for listing in listings)
+    metrics.upstream_lists("stale" if stale else "fresh").inc()
+    if stale:
         headers["Cache-Control"] = STALE
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None and etag_matches(if_none_match, etag):

@@ -1,4 +1,5 @@
-"""Running the app under uvicorn: a pre-bound socket, workers, custom reason phrases, ``PUSH``.
+"""Running the app under uvicorn: a pre-bound socket (TCP or unix), workers, logging, shutdown,
+custom reason phrases, ``PUSH``.
 
 twine and devpi-client show the HTTP reason phrase of a failed upload, and ASGI has no field
 for it, so handlers put it in a private header that this protocol turns into the status line.
@@ -10,8 +11,14 @@ unknown. A request that starts with it is fed to the parser as ``POST`` and hand
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import errno
+import os
 import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -20,6 +27,9 @@ from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.supervisors import Multiprocess
 
+from pkgdepot.config import Settings
+from pkgdepot.web import metrics
+from pkgdepot.web.accesslog import TEXT_FORMAT
 from pkgdepot.web.responses import REASON_HEADER
 
 _REASON = REASON_HEADER.encode()
@@ -93,33 +103,132 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def logging_config(log_level: str) -> dict[str, Any]:
-    """uvicorn's logging, plus pkgdepot's own loggers on stderr at the same level."""
+def bind_unix(path: Path) -> socket.socket:
+    """A unix socket at ``path``, mode 0660; a stale socket file left there is replaced."""
+    _remove_stale_socket(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(path))
+        os.chmod(path, 0o660)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _remove_stale_socket(path: Path) -> None:
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise OSError(errno.EEXIST, "a file that is not a socket is in the way")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            path.unlink(missing_ok=True)  # nobody listens: left by a server that is gone
+            return
+    raise OSError(errno.EADDRINUSE, "another server listens on it")
+
+
+def socket_file_id(path: Path) -> tuple[int, int]:
+    found = path.stat()
+    return found.st_dev, found.st_ino
+
+
+def remove_socket_file(path: Path, bound: tuple[int, int]) -> None:
+    """After serving: remove the socket file bound (``socket_file_id``), unless replaced."""
+    try:
+        if socket_file_id(path) == bound:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def logging_config(log_level: str, log_format: str = "text") -> dict[str, Any]:
+    """uvicorn's logging, pkgdepot's loggers on stderr at the same level, and the access log
+    (``pkgdepot.access``) on stdout; with ``log_format`` json, every line is a JSON object."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["loggers"]["pkgdepot"] = {
-        "handlers": ["default"],
-        "level": log_level.upper(),
+    level = log_level.upper()
+    config["formatters"]["pkgdepot_access"] = {"format": TEXT_FORMAT}
+    if log_format == "json":
+        json_formatter = {"()": "pkgdepot.web.accesslog.JsonFormatter"}
+        config["formatters"] = {name: dict(json_formatter) for name in config["formatters"]}
+    config["handlers"]["pkgdepot_access"] = {
+        "formatter": "pkgdepot_access",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"]["pkgdepot"] = {"handlers": ["default"], "level": level, "propagate": False}
+    config["loggers"]["pkgdepot.access"] = {
+        "handlers": ["pkgdepot_access"],
+        "level": level,
         "propagate": False,
     }
     return config
 
 
-def run(sock: socket.socket, workers: int, log_level: str) -> None:
+class Server(uvicorn.Server):
+    """uvicorn's server, ending normally (exit status 0) after a shutdown asked for by SIGTERM
+    or SIGINT: uvicorn would raise the signal again once done, and so die of it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
+class Workers(Multiprocess):
+    """uvicorn's worker supervisor, which also closes its copy of the listening socket when it
+    stops (so new connections are refused while the workers finish theirs) and tells the
+    metrics when a worker it replaced is gone."""
+
+    def terminate_all(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+        super().terminate_all()
+
+    def keep_subprocess_alive(self) -> None:
+        with self._marking_replaced():
+            super().keep_subprocess_alive()
+
+    def restart_all(self) -> None:
+        with self._marking_replaced():
+            super().restart_all()
+
+    @contextlib.contextmanager
+    def _marking_replaced(self) -> Iterator[None]:
+        before = {process.pid for process in self.processes}
+        try:
+            yield
+        finally:
+            for pid in before - {process.pid for process in self.processes}:
+                if pid is not None:
+                    metrics.mark_dead(pid)
+
+
+def run(sock: socket.socket, settings: Settings) -> None:
+    """Serve on ``sock`` until SIGTERM or SIGINT, then let requests in flight finish (for at
+    most ``shutdown_timeout`` seconds) and return."""
     config = uvicorn.Config(
         "pkgdepot.app:create_app_from_environment",
         factory=True,
         http=ReasonPhraseProtocol,
         loop="uvloop",
-        workers=workers,
-        log_level=log_level,
-        log_config=logging_config(log_level),  # applied in every worker process
-        access_log=False,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        # applied in every worker process
+        log_config=logging_config(settings.log_level, settings.log_format),
+        access_log=False,  # ours: web/observe.py
         proxy_headers=False,  # forwarded headers: web/outside.py, from --trusted-proxy only
         server_header=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout),
     )
-    server = uvicorn.Server(config)
-    if workers > 1:
-        Multiprocess(config, sockets=[sock]).run()
+    if settings.workers > 1:
+        Workers(config, sockets=[sock]).run()
     else:
-        server.run(sockets=[sock])
+        Server(config).run(sockets=[sock])

@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from pkgdepot.domain.names import normalize_project
 from pkgdepot.errors import NotAcceptable, NotFound
 from pkgdepot.service.container import Services
-from pkgdepot.web import project_lists, render
+from pkgdepot.web import metrics, project_lists, render
 from pkgdepot.web.conditional import etag_matches
 from pkgdepot.web.context import services
 from pkgdepot.web.mirroring import STALE, bring_up_to_date
@@ -34,6 +34,7 @@ from pkgdepot.web.negotiate import CONTENT_TYPES, ETAG_SUFFIX, SIMPLE_OFFERS, ch
 
 MAX_ENTRIES = 8192
 MAX_BYTES = 128 * 1024 * 1024  # per worker process
+CACHE_NAME = "simple-pages"  # in the metrics
 LOCK_STRIPES = 64
 NOT_ACCEPTABLE = (
     "none of the media types the client accepts is offered; the simple API offers "
@@ -89,10 +90,16 @@ class PageCache:
             while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
                 _, dropped = self._entries.popitem(last=False)
                 self._bytes -= len(dropped.body)
+            self._report()
 
     def drop(self, key: Key) -> None:
         with self._lock:
             self._remove(key)
+            self._report()
+
+    def _report(self) -> None:
+        metrics.cache_entries(CACHE_NAME).set(len(self._entries))
+        metrics.cache_bytes(CACHE_NAME).set(self._bytes)
 
     def _remove(self, key: Key) -> None:
         old = self._entries.pop(key, None)
@@ -196,6 +203,7 @@ class SimpleViews:
             return render.index_html(f"Simple index of {index.path}", names)
 
         served = await self._page(s, (user, name, "", fmt), state, body)
+        metrics.page_cache("list", served[1]).inc()
         return _reply(request, served, media)
 
     async def project_page(self, request: Request) -> Response:
@@ -229,4 +237,5 @@ class SimpleViews:
             return render.project_html(project, [fragment for _, _, fragment in page.links], note)
 
         served = await self._page(s, (user, name, project, fmt), state, body)
+        metrics.page_cache("project", served[1]).inc()
         return _reply(request, served, media, stale=stale)

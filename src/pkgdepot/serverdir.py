@@ -29,6 +29,7 @@ OWN_NAMES = frozenset(
         "+mirrors",
         "+docs",
         "+quarantine",
+        "+metrics",
         ".serial",
     }
 )

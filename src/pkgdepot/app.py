@@ -41,6 +41,7 @@ from pkgdepot.web import errors
 from pkgdepot.web.middleware import DevpiHeaders
 from pkgdepot.web.mirroring import MirrorChains
 from pkgdepot.web.observe import Observe
+from pkgdepot.web.outside import OutsideUrl
 from pkgdepot.web.routes import build_routes
 from pkgdepot.web.simple import SimpleViews
 
@@ -193,6 +194,11 @@ def create_app(settings: Settings) -> Starlette:
                 serial=services.store.serial,
                 node_uuid=services.node_uuid,
                 version=__version__,
+            ),
+            Middleware(
+                OutsideUrl,
+                outside_url=settings.outside_url,
+                trusted_proxy=settings.trusted_proxy,
             ),
             Middleware(Observe),  # innermost: reads the route the router matched
         ],

@@ -72,9 +72,9 @@ async def json_body(request: Request) -> Any:
 
 
 def base_url(request: Request) -> str:
-    """The server's root URL as this client reaches it, without a trailing slash."""
-    root = str(request.base_url).rstrip("/")
-    return root
+    """The server's root URL as this client reaches it, without a trailing slash: the outside
+    URL with its path prefix, which ``web/outside.py`` put into the scope."""
+    return str(request.base_url).rstrip("/")
 
 
 def wants_json(request: Request) -> bool:

@@ -23,7 +23,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response, Stream
 from starlette.types import Receive, Scope, Send
 
 from pkgdepot.domain.models import Index, ReleaseFile
-from pkgdepot.errors import NotFound, PkgdepotError
+from pkgdepot.errors import InvalidInput, NotFound, PkgdepotError
 from pkgdepot.mirror.files import Streaming
 from pkgdepot.service.container import Services
 from pkgdepot.web.conditional import etag_matches
@@ -39,6 +39,10 @@ MEDIA_TYPES = {
     "toxresult": "application/json",
 }
 _RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
+# Sent by the nginx site ``pkgdepot gen-config`` writes: nginx sends stored files itself,
+# from this internal location (X-Accel-Redirect). Direct clients do not send it.
+ACCEL_HEADER = "x-pkgdepot-accel"
+_ACCEL_LOCATION = re.compile(r"/(?:(?!\.\.?/)[A-Za-z0-9._~+-]+/)*")  # no . or .. segment
 
 Ranges = list[tuple[int, int]]  # (first, last) byte positions, both included
 
@@ -193,6 +197,9 @@ def _send_stored(request: Request, found: Found, stat: os.stat_result) -> Respon
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None and etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
+    accel = request.headers.get(ACCEL_HEADER)
+    if accel is not None:
+        return _accel_redirect(found, accel, headers)
     ranges = None
     range_header = request.headers.get("range")
     if_range = request.headers.get("if-range")
@@ -205,6 +212,19 @@ def _send_stored(request: Request, found: Found, stat: os.stat_result) -> Respon
             reply.headers["Content-Range"] = f"bytes */{stat.st_size}"
             return reply
     return BlobResponse(found.path, stat, found.media_type, headers, ranges)
+
+
+def _accel_redirect(found: Found, location: str, headers: dict[str, str]) -> Response:
+    """Hands the sending to nginx: ``location`` is its internal location aliasing
+    ``SERVERDIR/+blobs/``, where a blob is ``ab/cd/<sha256>`` (storage/blobs_fs.py). nginx
+    serves byte ranges itself."""
+    if not _ACCEL_LOCATION.fullmatch(location):
+        raise InvalidInput(
+            "X-Pkgdepot-Accel must be a path that starts and ends with '/' and has no . or .. "
+            f"segment, not {location!r:.100}"
+        )
+    headers["X-Accel-Redirect"] = location + "/".join(found.path.parts[-3:])
+    return Response(headers=headers, media_type=found.media_type)
 
 
 # mirrored files not here yet

@@ -1,0 +1,244 @@
+"""A real nginx, started by the test with the site ``pkgdepot gen-config`` writes, in front of
+a real ``pkgdepot serve`` under the path prefix ``/pkgs``: twine uploads and pip, uv and
+devpi-client work through it, nginx sends the stored files itself (X-Accel-Redirect), keeps
+simple pages a few seconds, and every URL pkgdepot gives out points through the proxy."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import BIN, Clients, clients_in, isolated_environment
+from tests.support import dists
+from tests.support.client import Api
+from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+NGINX = Path("/usr/sbin/nginx")
+USER, PASSWORD = "proxied", "proxied-secret"
+STAGE = f"{USER}/dev"
+JSON = {"Accept": "application/json"}
+SIMPLE_JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
+
+
+@dataclasses.dataclass
+class Proxied:
+    server: ServerProcess
+    proxy: str  # http://127.0.0.1:PORT/pkgs
+    out: Path  # gen-config's directory: nginx's files and access log
+    http: httpx.Client  # to nginx
+    files: dict[str, bytes]  # uploaded through nginx by twine: filename -> content
+
+    def access_log(self) -> list[str]:
+        return (self.out / "pkgdepot-access.log").read_text().splitlines()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _start_nginx(out: Path, proxy: str) -> subprocess.Popen[bytes]:
+    config = ["-p", str(out), "-c", str(out / "nginx-standalone.conf")]
+    config += ["-e", str(out / "nginx-error.log")]
+    check = subprocess.run([NGINX, "-t", *config], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr
+    process = subprocess.Popen(
+        [NGINX, *config, "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{proxy}/+api", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.terminate()
+    raise RuntimeError("nginx did not answer:\n" + (out / "nginx-error.log").read_text())
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
+    root = tmp_path_factory.mktemp("nginx")
+    server = ServerProcess(root / "server").start()
+    nginx: subprocess.Popen[bytes] | None = None
+    try:
+        app_port = server.url.rsplit(":", 1)[1]
+        port = _free_port()
+        proxy = f"http://127.0.0.1:{port}/pkgs"
+        out = root / "gen-config"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PKGDEPOT_")}
+        subprocess.run(
+            [
+                BIN / "pkgdepot", "gen-config", "--output", out,
+                "--serverdir", server.serverdir, "--host", "127.0.0.1", "--port", app_port,
+                "--outside-url", proxy,
+                "--nginx-standalone", "--nginx-listen", f"127.0.0.1:{port}",
+            ],
+            check=True, env=env, capture_output=True,
+        )  # fmt: skip
+        nginx = _start_nginx(out, proxy)
+        api = Api(proxy)
+        api.create_user(USER, password=PASSWORD)
+        api.create_index(STAGE, auth=(USER, PASSWORD))
+        api.close()
+        clients = clients_in(root / "uploader")
+        dist = root / "dist"
+        dist.mkdir()
+        built = [dists.make_wheel("proxied-pkg", "1.0"), dists.make_sdist("proxied-pkg", "1.0")]
+        paths = [dists.write(dist, made) for made in built]
+        done = clients.twine_upload(f"{proxy}/{STAGE}/", USER, PASSWORD, paths)
+        assert done.returncode == 0, done.stdout + done.stderr
+        http = httpx.Client(timeout=30)
+        yield Proxied(server, proxy, out, http, dict(built))
+        http.close()
+    finally:
+        if nginx is not None:
+            os.killpg(nginx.pid, signal.SIGQUIT)  # graceful shutdown
+            nginx.wait(timeout=30)
+        server.stop()
+
+
+def test_pip_installs_through_nginx_and_nginx_sends_the_files(
+    proxied: Proxied, clients: Clients
+) -> None:
+    python = clients.new_venv("venv", with_pip=True)
+    output = clients.pip_install(python, f"{proxied.proxy}/{STAGE}/+simple/", "proxied-pkg")
+    assert "Successfully installed proxied-pkg-1.0" in output
+    shown = clients.check([python, "-c", "import proxied_pkg_mod as m; print(m.VERSION)"])
+    assert shown.strip() == "1.0"
+    # pip's own requests, as nginx logged them: the wheel came from nginx's internal location,
+    # where pkgdepot's X-Accel-Redirect sent it; pkgdepot sent no byte of it.
+    wheel = dists.wheel_name("proxied-pkg", "1.0")
+    sha256 = hashlib.sha256(proxied.files[wheel]).hexdigest()
+    by_pip = [line for line in proxied.access_log() if '"pip/' in line]
+    downloads = [line for line in by_pip if f"/{wheel} HTTP/1.1" in line]
+    assert downloads, by_pip
+    for line in downloads:
+        assert re.search(r'"GET /pkgs/proxied/dev/(\+|%2B)f/', line), line  # pip sends %2B
+        assert f" 200 {len(proxied.files[wheel])} " in line
+        assert line.endswith(f"accel=/+pkgdepot-blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}")
+
+
+def test_uv_installs_through_nginx(proxied: Proxied, clients: Clients) -> None:
+    python = clients.new_venv("venv-uv", with_pip=False)
+    output = clients.uv_pip_install(python, f"{proxied.proxy}/{STAGE}/+simple/", "proxied-pkg")
+    assert "+ proxied-pkg==1.0" in output
+
+
+def _absolute_urls(data: Any) -> Iterator[str]:
+    if isinstance(data, dict):
+        for value in data.values():
+            yield from _absolute_urls(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _absolute_urls(value)
+    elif isinstance(data, str) and re.match(r"https?://", data):
+        yield data
+
+
+def test_every_url_in_api_and_project_json_points_through_the_proxy(proxied: Proxied) -> None:
+    documents = [
+        proxied.http.get(f"{proxied.proxy}{path}", headers=JSON).json()
+        for path in (
+            "/+api",
+            f"/{STAGE}/+api",
+            f"/{STAGE}/proxied-pkg",
+            f"/{STAGE}/proxied-pkg/1.0",
+            f"/{STAGE}/pypi/proxied-pkg/json",
+        )
+    ]
+    urls = [url for document in documents for url in _absolute_urls(document)]
+    assert len(urls) > 10
+    assert all(url.startswith(proxied.proxy + "/") for url in urls), urls
+    api = documents[1]["result"]
+    assert api["login"] == f"{proxied.proxy}/+login"
+    for url in (api["index"], api["simpleindex"], api["pypisubmit"]):
+        assert proxied.http.get(url).status_code == 200, url
+    for link in documents[2]["result"]["1.0"]["+links"]:
+        reply = proxied.http.get(link["href"])
+        assert reply.status_code == 200
+        assert reply.headers["x-pkgdepot-sent-by"] == "nginx"
+        assert reply.headers["etag"] == f'"{link["hashes"]["sha256"]}"'
+        assert hashlib.sha256(reply.content).hexdigest() == link["hashes"]["sha256"]
+
+
+def test_byte_ranges_and_conditional_requests_through_nginx(proxied: Proxied) -> None:
+    wheel = dists.wheel_name("proxied-pkg", "1.0")
+    page = proxied.http.get(f"{proxied.proxy}/{STAGE}/+simple/proxied-pkg/", headers=SIMPLE_JSON)
+    url = next(f["url"] for f in page.json()["files"] if f["filename"] == wheel)
+    file_url = httpx.URL(f"{proxied.proxy}/{STAGE}/+simple/proxied-pkg/").join(url)
+    part = proxied.http.get(file_url, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206
+    assert part.content == proxied.files[wheel][:100]
+    unchanged = proxied.http.get(file_url, headers={"If-None-Match": part.headers["etag"]})
+    assert unchanged.status_code == 304
+
+
+def test_simple_pages_are_kept_a_few_seconds_by_nginx(proxied: Proxied) -> None:
+    url = f"{proxied.proxy}/{STAGE}/+simple/proxied-pkg/"
+    headers = {"Accept": "text/html"}
+    started = time.monotonic()
+    first = proxied.http.get(url, headers=headers)
+    second = proxied.http.get(url, headers=headers)
+    elapsed = time.monotonic() - started
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert first.headers["x-pkgdepot-nginx-cache"] in {"MISS", "EXPIRED", "REVALIDATED"}
+    # nginx keeps a page 5 s; a slower machine may see it expire between the two requests
+    kept = {"HIT"} if elapsed < 4 else {"HIT", "EXPIRED", "REVALIDATED"}
+    assert second.headers["x-pkgdepot-nginx-cache"] in kept
+    # JSON is a variant of its own (Vary: Accept), and a logged-in request is never cached
+    assert proxied.http.get(url, headers=SIMPLE_JSON).json()["name"] == "proxied-pkg"
+    auth = proxied.http.get(url, headers={**headers, "Authorization": "Basic eDp5"})
+    assert auth.headers["x-pkgdepot-nginx-cache"] == "BYPASS"
+
+
+def test_redirects_through_nginx_stay_under_the_prefix(proxied: Proxied) -> None:
+    for path, target in (
+        ("", "/"),
+        (f"/{STAGE}/+simple", f"/{STAGE}/+simple/"),
+        (f"/{STAGE}/+simple/Proxied_Pkg/", f"/{STAGE}/+simple/proxied-pkg/"),
+    ):
+        reply = proxied.http.get(proxied.proxy + path)
+        assert reply.status_code == 301, path
+        assert reply.headers["location"] == proxied.proxy + target
+        assert proxied.http.get(reply.headers["location"]).status_code == 200
+
+
+def test_devpi_client_through_nginx(proxied: Proxied, tmp_path: Path) -> None:
+    env = isolated_environment(tmp_path)
+
+    def devpi(*args: str) -> str:
+        done = subprocess.run(
+            [BIN / "devpi", *args], env=env, cwd=tmp_path, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, f"devpi {args}:\n{done.stdout}{done.stderr}"
+        return done.stdout + done.stderr
+
+    assert f"current devpi index: {proxied.proxy}/{STAGE}" in devpi(
+        "use", f"{proxied.proxy}/{STAGE}"
+    )
+    assert f"logged in '{USER}'" in devpi("login", USER, "--password", PASSWORD)
+    listed = devpi("list", "proxied-pkg")
+    assert f"{proxied.proxy}/{STAGE}/+f/" in listed
+    assert proxied.server.url not in listed

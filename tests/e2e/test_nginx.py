@@ -5,13 +5,16 @@ simple pages a few seconds, and every URL pkgdepot gives out points through the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,45 +78,66 @@ def _start_nginx(out: Path, proxy: str) -> subprocess.Popen[bytes]:
     raise RuntimeError("nginx did not answer:\n" + (out / "nginx-error.log").read_text())
 
 
+@contextlib.contextmanager
+def nginx_in_front(server: ServerProcess, out: Path, prefix: str, *where: str) -> Iterator[str]:
+    """nginx with the site gen-config writes for ``server`` (reached at ``where``, the
+    host/port or unix socket flags), under ``prefix``; yields the proxy's URL."""
+    port = _free_port()
+    proxy = f"http://127.0.0.1:{port}{prefix}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PKGDEPOT_")}
+    subprocess.run(
+        [
+            BIN / "pkgdepot", "gen-config", "--output", out,
+            "--serverdir", server.serverdir, *where, "--outside-url", proxy,
+            "--nginx-standalone", "--nginx-listen", f"127.0.0.1:{port}",
+        ],
+        check=True, env=env, capture_output=True,
+    )  # fmt: skip
+    nginx = _start_nginx(out, proxy)
+    try:
+        yield proxy
+    finally:
+        os.killpg(nginx.pid, signal.SIGQUIT)  # graceful shutdown
+        nginx.wait(timeout=30)
+
+
+def app_access_lines(server: ServerProcess, fragment: str) -> list[str]:
+    """pkgdepot's own access-log lines (``--log-level info``) holding ``fragment``."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = [line for line in list(server.output) if fragment in line]
+        if found:
+            return found
+        time.sleep(0.05)
+    return []
+
+
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
     root = tmp_path_factory.mktemp("nginx")
-    server = ServerProcess(root / "server").start()
-    nginx: subprocess.Popen[bytes] | None = None
+    server = ServerProcess(root / "server", extra_args=["--log-level", "info"]).start()
     try:
         app_port = server.url.rsplit(":", 1)[1]
-        port = _free_port()
-        proxy = f"http://127.0.0.1:{port}/pkgs"
         out = root / "gen-config"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PKGDEPOT_")}
-        subprocess.run(
-            [
-                BIN / "pkgdepot", "gen-config", "--output", out,
-                "--serverdir", server.serverdir, "--host", "127.0.0.1", "--port", app_port,
-                "--outside-url", proxy,
-                "--nginx-standalone", "--nginx-listen", f"127.0.0.1:{port}",
-            ],
-            check=True, env=env, capture_output=True,
-        )  # fmt: skip
-        nginx = _start_nginx(out, proxy)
-        api = Api(proxy)
-        api.create_user(USER, password=PASSWORD)
-        api.create_index(STAGE, auth=(USER, PASSWORD))
-        api.close()
-        clients = clients_in(root / "uploader")
-        dist = root / "dist"
-        dist.mkdir()
-        built = [dists.make_wheel("proxied-pkg", "1.0"), dists.make_sdist("proxied-pkg", "1.0")]
-        paths = [dists.write(dist, made) for made in built]
-        done = clients.twine_upload(f"{proxy}/{STAGE}/", USER, PASSWORD, paths)
-        assert done.returncode == 0, done.stdout + done.stderr
-        http = httpx.Client(timeout=30)
-        yield Proxied(server, proxy, out, http, dict(built))
-        http.close()
+        where = ("--host", "127.0.0.1", "--port", app_port)
+        with nginx_in_front(server, out, "/pkgs", *where) as proxy:
+            api = Api(proxy)
+            api.create_user(USER, password=PASSWORD)
+            api.create_index(STAGE, auth=(USER, PASSWORD))
+            api.close()
+            clients = clients_in(root / "uploader")
+            dist = root / "dist"
+            dist.mkdir()
+            built = [
+                dists.make_wheel("proxied-pkg", "1.0"),
+                dists.make_sdist("proxied-pkg", "1.0"),
+            ]
+            paths = [dists.write(dist, made) for made in built]
+            done = clients.twine_upload(f"{proxy}/{STAGE}/", USER, PASSWORD, paths)
+            assert done.returncode == 0, done.stdout + done.stderr
+            with httpx.Client(timeout=30) as http:
+                yield Proxied(server, proxy, out, http, dict(built))
     finally:
-        if nginx is not None:
-            os.killpg(nginx.pid, signal.SIGQUIT)  # graceful shutdown
-            nginx.wait(timeout=30)
         server.stop()
 
 
@@ -136,6 +160,10 @@ def test_pip_installs_through_nginx_and_nginx_sends_the_files(
         assert re.search(r'"GET /pkgs/proxied/dev/(\+|%2B)f/', line), line  # pip sends %2B
         assert f" 200 {len(proxied.files[wheel])} " in line
         assert line.endswith(f"accel=/+pkgdepot-blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}")
+    # and pkgdepot's access log: it answered those requests with no body
+    for line in app_access_lines(proxied.server, f"/{wheel} HTTP/1.1"):
+        assert f'/{wheel} HTTP/1.1" 200 0 ' in line, line
+    assert app_access_lines(proxied.server, f"/{wheel} HTTP/1.1")
 
 
 def test_uv_installs_through_nginx(proxied: Proxied, clients: Clients) -> None:
@@ -242,3 +270,36 @@ def test_devpi_client_through_nginx(proxied: Proxied, tmp_path: Path) -> None:
     listed = devpi("list", "proxied-pkg")
     assert f"{proxied.proxy}/{STAGE}/+f/" in listed
     assert proxied.server.url not in listed
+
+
+def test_nginx_in_front_of_the_unix_socket(tmp_path: Path) -> None:
+    """No prefix this time, and pkgdepot on a unix socket: a peer there is a trusted proxy,
+    so the client's address nginx forwards reaches pkgdepot's access log."""
+    socket_dir = Path(tempfile.mkdtemp(prefix="pkgdepot-"))  # a socket path is short
+    sock = socket_dir / "s.sock"
+    server = ServerProcess(
+        tmp_path / "server", extra_args=["--unix-socket", str(sock), "--log-level", "info"]
+    ).start()
+    try:
+        with nginx_in_front(server, tmp_path / "out", "", "--unix-socket", str(sock)) as proxy:
+            api = Api(proxy)
+            api.create_user("socketeer")
+            api.create_index("socketeer/dev")
+            name, wheel = dists.make_wheel("socket-pkg", "2.0")
+            assert api.upload("socketeer/dev", name, wheel, auth=("socketeer", "secret")).is_success
+            found = api.http.get("/socketeer/dev/+api").json()["result"]
+            assert found["simpleindex"] == f"{proxy}/socketeer/dev/+simple/"
+            links = api.http.get("/socketeer/dev/socket-pkg/2.0").json()["result"]["+links"]
+            assert links[0]["href"].startswith(f"{proxy}/socketeer/dev/+f/")
+            forwarded = {"X-Forwarded-For": "203.0.113.9", "Accept": "*/*"}
+            reply = api.http.get(links[0]["href"], headers=forwarded)
+            api.close()
+        assert reply.headers["x-pkgdepot-sent-by"] == "nginx"
+        assert reply.content == wheel
+        # nginx appended its client (127.0.0.1) to the header; the nearest untrusted hop wins
+        [line] = app_access_lines(server, f"/{name} HTTP/1.1")
+        assert " 127.0.0.1 " in line
+        assert f'/{name} HTTP/1.1" 200 0 ' in line
+    finally:
+        server.stop()
+        shutil.rmtree(socket_dir, ignore_errors=True)

@@ -62,13 +62,14 @@ class TrustedPeers:
     def trusts(self, client: tuple[str, int] | None) -> bool:
         if client is None:  # the unix socket: its file permissions decide who connects
             return True
-        return self.trusts_address(client[0])
+        return self.trusts_address(client[0]) is True
 
-    def _trusts_address(self, address: str) -> bool:
+    def _trusts_address(self, address: str) -> bool | None:
+        """Whether ``address`` is trusted; None when it is not an IP address at all."""
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
-            return False
+            return None
         return any(ip in network for network in self.networks)
 
 
@@ -144,12 +145,11 @@ class OutsideUrl:
         """The client: the nearest address in X-Forwarded-For that is not a trusted proxy."""
         hops = [hop.strip() for value in values for hop in value.decode("latin-1").split(",")]
         for hop in reversed(hops):
-            try:
-                ipaddress.ip_address(hop)
-            except ValueError:
+            trusted = self.peers.trusts_address(hop)
+            if trusted is None:
                 return  # not an address ("unknown", a name): nothing further can be checked
             scope["client"] = (hop, 0)
-            if not self.peers.trusts_address(hop):
+            if not trusted:
                 return
 
 

@@ -5,52 +5,23 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pkgdepot import __version__
 from pkgdepot.commands import fsck, gen_config, secrets, transfer
-from pkgdepot.config import FIELDS, Settings, field_kind, load_settings
+from pkgdepot.commands.options import setting_options
+from pkgdepot.config import FIELDS, Settings, load_settings
 from pkgdepot.errors import ConfigError
 
 if TYPE_CHECKING:
     from pkgdepot.app import Initialized
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 SERVE_SETTINGS = tuple(FIELDS)
 INIT_SETTINGS = ("serverdir", "root_password", "mirror_url")
-
-
-def setting_options(names: tuple[str, ...]) -> Callable[[F], F]:
-    """One ``--flag`` per setting, generated from ``Settings`` so the two cannot drift."""
-
-    def decorate(function: F) -> F:
-        for name in reversed(names):
-            kind = field_kind(name)
-            help_text = FIELDS[name].metadata.get("help", "")
-            flag = "--" + name.replace("_", "-")
-            help_text = f"{help_text} [env: PKGDEPOT_{name.upper()}]"
-            if kind is bool:
-                option = click.option(flag, name, is_flag=True, default=None, help=help_text)
-            else:
-                click_type: Any = {int: int, float: float, Path: click.Path(path_type=Path)}.get(
-                    kind, str
-                )
-                option = click.option(flag, name, type=click_type, default=None, help=help_text)
-            function = option(function)
-        return click.option(
-            "--config",
-            "config_file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            default=None,
-            help="TOML file of settings [env: PKGDEPOT_CONFIG]",
-        )(function)
-
-    return decorate
 
 
 def _settings(config_file: Path | None, values: dict[str, Any]) -> Settings:

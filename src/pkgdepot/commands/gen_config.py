@@ -24,49 +24,27 @@ import pwd
 import re
 import shlex
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from pkgdepot.commands import deploy_templates as t
+from pkgdepot.commands.options import setting_options
 from pkgdepot.config import (
     ENV_PREFIX,
     FIELDS,
     Settings,
     environment_values,
-    field_kind,
     load_settings,
 )
 from pkgdepot.domain.outside_url import Outside, parse_outside_url
 from pkgdepot.errors import ConfigError
 from pkgdepot.web.outside import TrustedPeers
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 TMP_DIRS = (Path("/tmp"), Path("/var/tmp"))  # noqa: S108  (hidden from a PrivateTmp service)
 NOT_IN_SERVICE = frozenset({"root_password"})  # used once, by init; a secret in no unit file
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~+-]+)*")
-
-
-def _setting_options(function: F) -> F:
-    """One ``--flag`` per setting, as ``pkgdepot serve`` has them (see ``cli.py``)."""
-    for name in reversed(tuple(FIELDS)):
-        kind = field_kind(name)
-        flag = "--" + name.replace("_", "-")
-        help_text = f"{FIELDS[name].metadata.get('help', '')} [env: {ENV_PREFIX}{name.upper()}]"
-        if kind is bool:
-            function = click.option(flag, name, is_flag=True, default=None, help=help_text)(
-                function
-            )
-        else:
-            types: dict[type, Any] = {int: int, float: float, Path: click.Path(path_type=Path)}
-            option = click.option(
-                flag, name, type=types.get(kind, str), default=None, help=help_text
-            )
-            function = option(function)
-    return function
 
 
 # what the files say
@@ -287,14 +265,7 @@ def _current_user() -> str:
 
 
 @click.command("gen-config")
-@_setting_options
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="TOML file of settings [env: PKGDEPOT_CONFIG]",
-)
+@setting_options(tuple(FIELDS))
 @click.option(
     "--output",
     type=click.Path(file_okay=False, path_type=Path),

@@ -1,5 +1,6 @@
-"""What the maintenance commands share: ``--serverdir`` and ``--config``, and opening the
-server directory they work on (which must be initialised, its database up to date)."""
+"""What the commands share: one ``--flag`` per setting (``serve``, ``gen-config``), or just
+``--serverdir`` and ``--config`` and opening the server directory they work on (which must be
+initialised, its database up to date)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,39 @@ from typing import Any, TypeVar
 
 import click
 
-from pkgdepot.config import Settings, load_settings
+from pkgdepot.config import FIELDS, Settings, field_kind, load_settings
 from pkgdepot.errors import ConfigError
 from pkgdepot.serverdir import ServerDir
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def setting_options(names: tuple[str, ...]) -> Callable[[F], F]:
+    """One ``--flag`` per setting, generated from ``Settings`` so the two cannot drift."""
+
+    def decorate(function: F) -> F:
+        for name in reversed(names):
+            kind = field_kind(name)
+            help_text = FIELDS[name].metadata.get("help", "")
+            flag = "--" + name.replace("_", "-")
+            help_text = f"{help_text} [env: PKGDEPOT_{name.upper()}]"
+            if kind is bool:
+                option = click.option(flag, name, is_flag=True, default=None, help=help_text)
+            else:
+                click_type: Any = {int: int, float: float, Path: click.Path(path_type=Path)}.get(
+                    kind, str
+                )
+                option = click.option(flag, name, type=click_type, default=None, help=help_text)
+            function = option(function)
+        return click.option(
+            "--config",
+            "config_file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="TOML file of settings [env: PKGDEPOT_CONFIG]",
+        )(function)
+
+    return decorate
 
 
 def server_options(function: F) -> F:

@@ -16,6 +16,14 @@ from pkgdepot.serverdir import ServerDir
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML file of settings [env: PKGDEPOT_CONFIG]",
+)
+
 
 def setting_options(names: tuple[str, ...]) -> Callable[[F], F]:
     """One ``--flag`` per setting, generated from ``Settings`` so the two cannot drift."""
@@ -34,13 +42,7 @@ def setting_options(names: tuple[str, ...]) -> Callable[[F], F]:
                 )
                 option = click.option(flag, name, type=click_type, default=None, help=help_text)
             function = option(function)
-        return click.option(
-            "--config",
-            "config_file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            default=None,
-            help="TOML file of settings [env: PKGDEPOT_CONFIG]",
-        )(function)
+        return config_option(function)
 
     return decorate
 
@@ -53,13 +55,7 @@ def server_options(function: F) -> F:
         default=None,
         help="server directory [env: PKGDEPOT_SERVERDIR]",
     )(function)
-    return click.option(
-        "--config",
-        "config_file",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        default=None,
-        help="TOML file of settings [env: PKGDEPOT_CONFIG]",
-    )(function)
+    return config_option(function)
 
 
 def load(config_file: Path | None, serverdir: Path | None) -> Settings:

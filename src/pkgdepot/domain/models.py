@@ -105,6 +105,27 @@ class ReleaseFile:
     cached: bool = True  # False: a mirrored file whose bytes are not fetched yet
 
 
+def file_values(file: ReleaseFile) -> dict[str, Any]:
+    """A stored file's facts as plain values, keyed as the ``files`` table and exports have
+    them (all but its index and relpath, which say where it is)."""
+    return {
+        "project": file.project,
+        "version": file.version,
+        "filename": file.filename,
+        "kind": file.kind,
+        "sha256": file.sha256,
+        "size": file.size,
+        "upload_time": file.upload_time,
+        "requires_python": file.requires_python,
+        "yanked": file.yanked,
+        "core_metadata_sha256": file.core_metadata_sha256,
+        "for_relpath": file.for_relpath,
+        "log": [dict(entry) for entry in file.log],
+        "url": file.url,
+        "cached": file.cached,
+    }
+
+
 @dataclasses.dataclass(frozen=True)
 class MirrorPageState:
     """What a mirror's upstream last answered for one project page."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pkgdepot.domain.models import Index, ReleaseFile, User
+from pkgdepot.domain.models import Index, ReleaseFile, User, file_values
 from pkgdepot.domain.simple_links import html_link, json_link
 from pkgdepot.storage import schema as _t
 from pkgdepot.storage.rows import to_file
@@ -189,24 +189,7 @@ class Transaction:
         self._record("release", index_id=index_id, project=project, version=version)
 
     def put_file(self, index_id: int, file: ReleaseFile) -> None:
-        values = {
-            "project": file.project,
-            "version": file.version,
-            "filename": file.filename,
-            "kind": file.kind,
-            "sha256": file.sha256,
-            "size": file.size,
-            "upload_time": file.upload_time,
-            "requires_python": file.requires_python,
-            "yanked": file.yanked,
-            "core_metadata_sha256": file.core_metadata_sha256,
-            "for_relpath": file.for_relpath,
-            "log": [dict(entry) for entry in file.log],
-            "url": file.url,
-            "cached": file.cached,
-            "serial": self.serial,
-            **_fragments(file),
-        }
+        values = {**file_values(file), "serial": self.serial, **_fragments(file)}
         self.connection.execute(
             sa.delete(_t.files).where(
                 _t.files.c.index_id == index_id, _t.files.c.relpath == file.relpath

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pkgdepot.domain.models import Index, MirrorPageState, ReleaseFile, User
+from pkgdepot.domain.models import Index, MirrorPageState, ReleaseFile, User, file_values
 from pkgdepot.domain.names import short_repr
 from pkgdepot.storage.snapshot import ProjectRow, ReleaseRow
 from pkgdepot.transfer.source import ExportError, Row
@@ -59,24 +59,7 @@ def release_row(index_path: str, release: ReleaseRow) -> dict[str, Any]:
 
 
 def file_row(file: ReleaseFile) -> dict[str, Any]:
-    return {
-        "index": file.index,
-        "relpath": file.relpath,
-        "project": file.project,
-        "version": file.version,
-        "filename": file.filename,
-        "kind": file.kind,
-        "sha256": file.sha256,
-        "size": file.size,
-        "upload_time": file.upload_time,
-        "requires_python": file.requires_python,
-        "yanked": file.yanked,
-        "core_metadata_sha256": file.core_metadata_sha256,
-        "for_relpath": file.for_relpath,
-        "log": [dict(entry) for entry in file.log],
-        "url": file.url,
-        "cached": file.cached,
-    }
+    return {"index": file.index, "relpath": file.relpath, **file_values(file)}
 
 
 # reading

@@ -7,8 +7,6 @@ anything; the client runs in its own home, cut off from this machine's configura
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.conftest import isolated_environment
+from tests.support.procs import stop_group
 
 DEVPI_VENV = Path(__file__).resolve().parents[2] / ".venv-devpi" / "bin"
 DEVPI_CLIENT = Path(sys.executable).parent / "devpi"
@@ -96,13 +95,7 @@ class DevpiServer:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process, timeout=30)
         self.process = None
 
     def export(self, target: Path) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -67,3 +69,15 @@ def serving_process(reply: httpx.Response, candidates: list[int]) -> int:
     owners = [pid for pid in candidates if inode in _socket_inodes(pid)]
     assert len(owners) == 1, f"connection held by {owners}"
     return owners[0]
+
+
+def stop_group(process: subprocess.Popen[str], timeout: float) -> None:
+    """SIGTERM to the process's whole group, SIGKILL if it is not gone within ``timeout``."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.procs import stop_group
+
 ROOT_PASSWORD = "root-secret"
 # Where root/pypi points unless a test gives --mirror-url: a local port nobody listens on, so
 # no test can reach the internet through the mirror.
@@ -104,13 +106,7 @@ class ServerProcess:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process, timeout=15)
         self._close()
 
     def kill(self) -> None:

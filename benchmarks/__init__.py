@@ -1,0 +1,1 @@
+"""The side-by-side benchmark of pkgdepot and its peers: ``benchmarks/run`` (see README.md)."""

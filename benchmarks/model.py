@@ -30,6 +30,10 @@ class Upstream:
     files: dict[str, UpstreamFile]  # every real file by filename, with its true sha256
     uploads: Path  # 50 real distribution files (wheels and sdists) for the upload workload
     list_size: int  # names in the project list (1,000,000)
+    # 10 files of one private project (``private_project``), not on the upstream: what each
+    # server's stage (or pypiserver's only) index holds, so their pages can be compared
+    stage_uploads: Path | None = None
+    private_project: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,5 +19,7 @@ from benchmarks.peers.devpi import Devpi
 from benchmarks.peers.nginx import NginxStatic
 from benchmarks.peers.pkgdepot import Pkgdepot
 from benchmarks.peers.process import ServerFailed
+from benchmarks.peers.proxpi import Proxpi
+from benchmarks.peers.pypiserver import Pypiserver
 
-__all__ = ["Devpi", "NginxStatic", "Pkgdepot", "ServerFailed"]
+__all__ = ["Devpi", "NginxStatic", "Pkgdepot", "Proxpi", "Pypiserver", "ServerFailed"]

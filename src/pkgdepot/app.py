@@ -38,7 +38,8 @@ from pkgdepot.storage.meta import MetaStore
 from pkgdepot.storage.serial import SharedSerial
 from pkgdepot.storage.sqlite import create_sqlite_engine
 from pkgdepot.web import errors
-from pkgdepot.web.middleware import DevpiHeaders
+from pkgdepot.web.fastlane import FastLane, Replies
+from pkgdepot.web.middleware import DevpiHeaders, devpi_headers
 from pkgdepot.web.mirroring import MirrorChains
 from pkgdepot.web.observe import Observe
 from pkgdepot.web.outside import OutsideUrl
@@ -185,21 +186,19 @@ def create_app(settings: Settings) -> Starlette:
         yield
         await services.upstreams.aclose()
 
+    devpi = devpi_headers(services.node_uuid, __version__)
+    fast_replies = Replies(services.store.serial, server_headers=devpi)
     app = Starlette(
         lifespan=lifespan,
         routes=build_routes(SimpleViews()),
         middleware=[
-            Middleware(
-                DevpiHeaders,
-                serial=services.store.serial,
-                node_uuid=services.node_uuid,
-                version=__version__,
-            ),
+            Middleware(DevpiHeaders, serial=services.store.serial, static=devpi),
             Middleware(
                 OutsideUrl,
                 outside_url=settings.outside_url,
                 trusted_proxy=settings.trusted_proxy,
             ),
+            Middleware(FastLane, replies=fast_replies),  # warm simple pages
             Middleware(Observe),  # innermost: reads the route the router matched
         ],
         exception_handlers={
@@ -211,6 +210,7 @@ def create_app(settings: Settings) -> Starlette:
     app.router.redirect_slashes = False
     app.state.services = services
     app.state.mirror_chains = MirrorChains()
+    app.state.fast_replies = fast_replies  # also answered from by the protocol: web/direct.py
     return app
 
 

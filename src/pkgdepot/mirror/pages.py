@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import time
 
 from pkgdepot.domain.models import Index, MirrorPageState
@@ -123,6 +124,19 @@ class MirrorPages:
         except UpstreamUnavailable as error:
             return _after_failure(state, error.message)
         return False
+
+    def fresh_until(self, index: Index, project: str) -> float:
+        """Until when (``time.time()``) the stored page of ``project`` on the mirror ``index``
+        needs no upstream request, as far as this worker knows now; 0.0 when it does not know."""
+        key = (index.id, project)
+        memo = self._memos.get(key)
+        if memo is None or memo.state is None or memo.serial != self._store.serial.get():
+            return 0.0
+        if self.offline:
+            return math.inf
+        if key in self._backoffs:
+            return 0.0
+        return memo.state.fetched_at + lifetime(index, memo.state)
 
     def backing_off(self) -> dict[int, tuple[int, float]]:
         """Per mirror index id: how many projects this worker is not asking about, until when."""

@@ -7,17 +7,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pkgdepot.storage.serial import SharedSerial
 
 
+def devpi_headers(node_uuid: str, version: str) -> list[tuple[bytes, bytes]]:
+    """The ones that never change (``X-Devpi-Serial`` follows the serial)."""
+    return [
+        (b"x-devpi-api-version", b"2"),
+        (b"x-devpi-server-version", version.encode()),
+        (b"x-devpi-uuid", node_uuid.encode()),
+        (b"x-devpi-primary-uuid", node_uuid.encode()),
+        (b"x-devpi-master-uuid", node_uuid.encode()),
+    ]
+
+
 class DevpiHeaders:
-    def __init__(self, app: ASGIApp, serial: SharedSerial, node_uuid: str, version: str) -> None:
+    def __init__(
+        self, app: ASGIApp, serial: SharedSerial, static: list[tuple[bytes, bytes]]
+    ) -> None:
         self.app = app
         self.serial = serial
-        self.static = [
-            (b"x-devpi-api-version", b"2"),
-            (b"x-devpi-server-version", version.encode()),
-            (b"x-devpi-uuid", node_uuid.encode()),
-            (b"x-devpi-primary-uuid", node_uuid.encode()),
-            (b"x-devpi-master-uuid", node_uuid.encode()),
-        ]
+        self.static = static
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -66,6 +67,19 @@ class MirrorChains:
                 if not chain.private:
                     raise
         return stale
+
+    def fresh_until(self, s: Services, index: Index, project: str) -> float:
+        """Until when (``time.time()``) a page of ``project`` on ``index`` needs no upstream
+        request: the earliest of its mirrors' (infinity without any); 0.0 when not known."""
+        if index.is_mirror:
+            return s.mirror_pages.fresh_until(index, project)
+        chain = self._chains.get((index.id, project))
+        if chain is None or chain.serial != s.store.serial.get():
+            return 0.0
+        return min(
+            (s.mirror_pages.fresh_until(mirror, project) for mirror in chain.mirrors),
+            default=math.inf,
+        )
 
     async def _chain(self, s: Services, index: Index, project: str) -> _Chain:
         serial = s.store.serial.get()

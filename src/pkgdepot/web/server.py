@@ -30,6 +30,7 @@ from uvicorn.supervisors import Multiprocess
 from pkgdepot.config import Settings
 from pkgdepot.web import metrics
 from pkgdepot.web.accesslog import TEXT_FORMAT
+from pkgdepot.web.direct import DirectPages
 from pkgdepot.web.responses import REASON_HEADER
 
 _REASON = REASON_HEADER.encode()
@@ -39,7 +40,7 @@ def _status_line(status: int, reason: bytes) -> bytes:
     return b"HTTP/1.1 %d %s\r\n" % (status, reason)
 
 
-class ReasonPhraseProtocol(HttpToolsProtocol):
+class ReasonPhraseProtocol(DirectPages, HttpToolsProtocol):
     _between_requests = True  # the next bytes received start a request line
     _pushing = False  # the request being parsed was sent as PUSH
 

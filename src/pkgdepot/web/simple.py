@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -26,10 +27,10 @@ from starlette.responses import RedirectResponse, Response
 from pkgdepot.domain.names import normalize_project
 from pkgdepot.errors import NotAcceptable, NotFound
 from pkgdepot.service.container import Services
-from pkgdepot.web import metrics, project_lists, render
+from pkgdepot.web import fastlane, metrics, project_lists, render
 from pkgdepot.web.conditional import etag_matches
 from pkgdepot.web.context import services
-from pkgdepot.web.mirroring import STALE, bring_up_to_date
+from pkgdepot.web.mirroring import STALE, bring_up_to_date, chains
 from pkgdepot.web.negotiate import CONTENT_TYPES, ETAG_SUFFIX, SIMPLE_OFFERS, choose, page_format
 
 MAX_ENTRIES = 8192
@@ -204,6 +205,7 @@ class SimpleViews:
 
         served = await self._page(s, (user, name, "", fmt), state, body)
         metrics.page_cache("list", served[1]).inc()
+        fastlane.mark(request.scope, fastlane.Freshness(served[0].serial, math.inf, "list"))
         return _reply(request, served, media)
 
     async def project_page(self, request: Request) -> Response:
@@ -238,4 +240,8 @@ class SimpleViews:
 
         served = await self._page(s, (user, name, project, fmt), state, body)
         metrics.page_cache("project", served[1]).inc()
+        if not stale:
+            fresh_until = chains(request).fresh_until(s, s.catalog.get(user, name), project)
+            freshness = fastlane.Freshness(served[0].serial, fresh_until, "project")
+            fastlane.mark(request.scope, freshness)
         return _reply(request, served, media, stale=stale)

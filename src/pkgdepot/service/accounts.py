@@ -7,9 +7,8 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import argon2
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from pkgdepot.domain.models import User
@@ -19,11 +18,30 @@ from pkgdepot.errors import Conflict, Forbidden, InvalidInput, NotFound, Unautho
 from pkgdepot.service.clock import iso_seconds, now
 from pkgdepot.storage.meta import MetaStore
 
+if TYPE_CHECKING:
+    import argon2
+
 USER_KEYS = ("email", "title", "description", "custom_data")
 CREDENTIAL_CACHE_SECONDS = 60.0
 CREDENTIAL_CACHE_SIZE = 1024
 # devpi-server before 5.0: sha256(salt + password), kept from a devpi export until first login
 LEGACY_SHA256_PREFIX = "devpi-sha256$"
+# argon2id as OWASP recommends it with less memory (12 MiB, 3 passes, 1 lane) than the library's
+# default (64 MiB, 3 passes, 4 lanes), which doubled the server's memory at each first login.
+# A hash records its own parameters: older ones still verify and are replaced at a login.
+ARGON2_MEMORY_KIB = 12 * 1024
+ARGON2_TIME_COST = 3
+ARGON2_PARALLELISM = 1
+
+
+def password_hasher() -> argon2.PasswordHasher:
+    import argon2  # only where passwords are hashed or checked: not every process does
+
+    return argon2.PasswordHasher(
+        time_cost=ARGON2_TIME_COST,
+        memory_cost=ARGON2_MEMORY_KIB,
+        parallelism=ARGON2_PARALLELISM,
+    )
 
 
 def legacy_sha256_matches(pwhash: str, password: str) -> bool:
@@ -50,12 +68,18 @@ class Accounts:
         self._secret = secret
         self.token_expiry = token_expiry
         self.policy = policy
-        self._hasher = argon2.PasswordHasher()
+        self._hasher_made: argon2.PasswordHasher | None = None
         self._tokens = URLSafeTimedSerializer(secret, salt="pkgdepot-login-token")
         # keyed hash of "user:password" -> (pwhash it was checked against, expiry time)
         self._verified: dict[bytes, tuple[str, float]] = {}
 
     # passwords and tokens
+
+    @property
+    def _hasher(self) -> argon2.PasswordHasher:
+        if self._hasher_made is None:
+            self._hasher_made = password_hasher()
+        return self._hasher_made
 
     def hash_password(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -91,17 +115,23 @@ class Accounts:
         cached = self._verified.get(key)
         if cached is not None and cached[0] == user.pwhash and cached[1] > time.monotonic():
             return True
+        from argon2.exceptions import InvalidHashError, VerificationError
+
         try:
             self._hasher.verify(user.pwhash, password)
-        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        except (VerificationError, InvalidHashError):
             return False
+        if self._hasher.check_needs_rehash(user.pwhash):
+            self._rehash(user, password)
+            return True  # not cached: the stored hash is a new one now
         if len(self._verified) >= CREDENTIAL_CACHE_SIZE:
             self._verified.clear()
         self._verified[key] = (user.pwhash, time.monotonic() + CREDENTIAL_CACHE_SECONDS)
         return True
 
     def _rehash(self, user: User, password: str) -> None:
-        """Replace a legacy hash by an argon2 one, unless the password changed meanwhile."""
+        """Replace a legacy hash, or an argon2 hash made with other parameters, by one made
+        with ours, unless the password changed meanwhile."""
         pwhash = self.hash_password(password)
         with self._store.transaction(user.name) as tx:
             current = self._store.get_user(user.name)  # the write lock is held: up to date

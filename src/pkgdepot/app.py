@@ -37,7 +37,7 @@ from pkgdepot.storage.blobs_fs import FsBlobStore
 from pkgdepot.storage.meta import MetaStore
 from pkgdepot.storage.serial import SharedSerial
 from pkgdepot.storage.sqlite import create_sqlite_engine
-from pkgdepot.web import errors
+from pkgdepot.web import accesslog, errors
 from pkgdepot.web.fastlane import FastLane, Replies
 from pkgdepot.web.middleware import DevpiHeaders, devpi_headers
 from pkgdepot.web.mirroring import MirrorChains
@@ -185,7 +185,9 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await services.upstreams.aclose()
+        accesslog.LINES.flush()
 
+    accesslog.use_json(settings.log_format == "json")
     devpi = devpi_headers(services.node_uuid, __version__)
     fast_replies = Replies(services.store.serial, server_headers=devpi)
     app = Starlette(

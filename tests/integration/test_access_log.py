@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -84,3 +85,31 @@ def test_no_access_lines_below_info(start_server: Callable[..., ServerProcess]) 
     assert httpx.get(f"{server.url}/+api", params={"marker": "quiet"}).status_code == 200
     server.stop()  # every line is written by now
     assert not [line for line in server.output if "marker=" in line]
+
+
+def test_lines_of_two_workers_come_whole_and_all_of_them(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Lines are written in batches: two processes sharing stdout must never cut each
+    other's lines, and none may be lost or left unwritten."""
+    server = start_server(workers=2, extra_args=["--log-level", "info", "--log-format", "json"])
+    padding = "p" * 300  # long lines: batches of them go past one pipe write
+
+    def ask(worker: int) -> None:
+        with httpx.Client(base_url=server.url) as http:
+            for n in range(100):
+                params = {"marker": f"batch-{worker}-{n}", "padding": padding}
+                assert http.get("/+api", params=params).status_code == 200
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(ask, range(8)))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        lines = [line for line in list(server.output) if "batch-" in line]
+        if len(lines) >= 800:
+            break
+        time.sleep(0.1)
+    entries = [json.loads(line) for line in lines]
+    assert sorted(e["query"].split("&")[0] for e in entries) == sorted(
+        f"marker=batch-{w}-{n}" for w in range(8) for n in range(100)
+    )

@@ -53,7 +53,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"servers to run ({', '.join(SERVERS)}; default all)",
     )  # fmt: skip
     parser.add_argument(
-        "--duration", type=float, help="seconds of each wrk run (default 10, --quick 2)"
+        "--duration", type=float, help="seconds of each wrk run (default 10, --quick 1)"
     )
     return parser.parse_args(argv)
 
@@ -64,7 +64,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def run(args: argparse.Namespace, factory_for: Callable[[Upstream, Path], ServerFactory]) -> int:
     workdir: Path = args.workdir.resolve()
-    duration = args.duration or (2.0 if args.quick else 10.0)
+    duration = args.duration or (1.0 if args.quick else 10.0)
     selected = args.only or list(WORKLOADS)
     names = [name for name in SERVERS if name in args.servers]
     began = time.perf_counter()

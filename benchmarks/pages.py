@@ -3,6 +3,7 @@ c=32, mirror and stage), the 5,000-version page cold and warm, and the mirror's 
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import threading
 import time
@@ -67,16 +68,38 @@ def _add_load(bench: Bench, workload: str, server: str, runs: list[WrkResult]) -
     bench.add(workload, server, "p99 ms", best.p99_ms, "lower", errors)
 
 
+def _private_page(e: Endpoints) -> str | None:
+    """The index holding the private project: the stage, or a private-only server's index."""
+    if e.stage_simple is not None:
+        return e.stage_simple
+    return e.upload_simple if e.mirror_simple is None else None
+
+
+def _private_hashes(bench: Bench) -> dict[str, str]:
+    folder = bench.upstream.stage_uploads
+    files = sorted(folder.iterdir()) if folder else []
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+
+
 def warm_pages(bench: Bench) -> None:
+    """A typical mirrored project through the mirror and through the stage (inherited), and
+    the private project's page on the stage (pypiserver: its only index)."""
     project = bench.upstream.small_page_project
-    expected = upstream_hashes(bench, project)
-    for index, pick in INDEXES.items():
+    mirrored = upstream_hashes(bench, project)
+    pages = [
+        ("mirror", INDEXES["mirror"], project, mirrored),
+        ("stage", INDEXES["stage"], project, mirrored),
+    ]
+    if bench.upstream.private_project:
+        private = (bench.upstream.private_project, _private_hashes(bench))
+        pages.append(("private", _private_page, *private))
+    for index, pick, name, expected in pages:
         for fmt, accept in FORMATS.items():
             targets: list[tuple[Subject, str, Path]] = []
             for subject, simple in bench.with_url(pick):
-                if index == "stage" and subject.name == CEILING:
+                if index != "mirror" and subject.name == CEILING:
                     continue
-                url = f"{simple}{project}/"
+                url = f"{simple}{name}/"
                 path = prepare_page(bench, subject, url, fmt, expected, index)
                 if path is not None:
                     targets.append((subject, url, path))
@@ -85,17 +108,16 @@ def warm_pages(bench: Bench) -> None:
                 runs: dict[str, list[WrkResult]] = {s.name: [] for s, _, _ in targets}
                 for _ in range(BUSY_ROUNDS if connections > 1 else 1):
                     for subject, url, path in targets:
-                        runs[subject.name].append(
-                            load_page(
-                                url,
-                                path,
-                                connections=connections,
-                                duration=bench.duration,
-                                accept=accept,
-                            )
+                        result = load_page(
+                            url,
+                            path,
+                            connections=connections,
+                            duration=bench.duration,
+                            accept=accept,
                         )
-                for name, results in runs.items():
-                    _add_load(bench, workload, name, results)
+                        runs[subject.name].append(result)
+                for server, results in runs.items():
+                    _add_load(bench, workload, server, results)
 
 
 def big_page(bench: Bench) -> None:

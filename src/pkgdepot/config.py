@@ -29,8 +29,19 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+def workers_for(cores: int) -> int:
+    """Half the cores, at least 1 and at most 4.
+
+    One worker answers warm pages from its fast lane at a rate several workers add little to,
+    and each one more costs a whole process's memory, plus a supervisor and multiprocessing's
+    resource tracker once there are two; the other cores are left to SQLite, clients and a
+    proxy in front.
+    """
+    return max(1, min(cores // 2, 4))
+
+
 def default_workers() -> int:
-    return max(1, min(usable_cores(), 4))
+    return workers_for(usable_cores())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +54,7 @@ class Settings:
     port: int = dataclasses.field(default=3141, metadata={"help": "port to listen on (0: any)"})
     workers: int = dataclasses.field(
         default_factory=default_workers,
-        metadata={"help": "worker processes (default: number of cores, at most 4)"},
+        metadata={"help": "worker processes (default: half the cores, at least 1, at most 4)"},
     )
     root_password: str | None = dataclasses.field(
         default=None,

@@ -290,8 +290,8 @@ def upload_limit(url: str) -> int:
     raise AssertionError("no limit found")
 
 
-def test_default_workers_is_the_number_of_cores_at_most_four(tmp_path: Path) -> None:
-    expected = max(1, min(len(os.sched_getaffinity(0)), 4))
+def test_default_workers_is_half_the_cores_at_least_one_at_most_four(tmp_path: Path) -> None:
+    expected = max(1, min(len(os.sched_getaffinity(0)) // 2, 4))
     with serving(
         tmp_path, "--serverdir", str(tmp_path / "s"), "--port", "0", "--host", "127.0.0.1"
     ) as s:

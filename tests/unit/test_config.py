@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pkgdepot.config import Settings, default_workers, load_settings
+from pkgdepot.config import Settings, default_workers, load_settings, workers_for
 from pkgdepot.errors import ConfigError
 
 
@@ -26,9 +26,11 @@ def test_defaults() -> None:
     assert settings.serverdir == Path("~/.pkgdepot/server").expanduser().absolute()
 
 
-def test_default_workers_is_the_usable_cores_at_most_four() -> None:
-    cores = len(os.sched_getaffinity(0))
-    assert default_workers() == max(1, min(cores, 4))
+def test_default_workers_is_half_the_usable_cores_at_least_one_at_most_four() -> None:
+    assert [workers_for(cores) for cores in (1, 2, 3, 4, 5, 6, 8, 9, 16, 64)] == [
+        1, 1, 1, 2, 2, 3, 4, 4, 4, 4,
+    ]  # fmt: skip
+    assert default_workers() == workers_for(len(os.sched_getaffinity(0)))
 
 
 def test_precedence_cli_over_environment_over_file(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from benchmarks.context import ServerFactory
 from benchmarks.model import Endpoints, Upstream
+from benchmarks.seed_startup import KINDS, prepare_startup_dir
 from benchmarks.servers import Devpi, NginxStatic, Pkgdepot, Proxpi, Pypiserver
 
 # The order servers alternate in; pkgdepot first.
@@ -24,6 +25,9 @@ class _Resettable(Protocol):
     def stop(self) -> None: ...
 
     def reset(self) -> None: ...
+
+    @property
+    def startup_seconds(self) -> float: ...
 
 
 def _server(name: str, upstream: Upstream, workdir: Path) -> _Resettable:
@@ -43,9 +47,14 @@ def _server(name: str, upstream: Upstream, workdir: Path) -> _Resettable:
 def factory_for(upstream: Upstream, workdir: Path) -> ServerFactory:
     """``main``: the server every shared workload uses, on a fresh directory (whatever an
     earlier run left is forgotten). ``fresh``: another one on an empty directory of its own,
-    for the cold install. ``startup``: on the prepared directory with 100,000 projects."""
+    for the cold install. ``startup-N``: on the prepared directory with N projects (made the
+    first time, then reused)."""
 
     def make(name: str, kind: str) -> _Resettable:
+        if kind.startswith("startup-") and name in KINDS:
+            serverdir = prepare_startup_dir(name, workdir, int(kind.removeprefix("startup-")))
+            cls = Pkgdepot if name == "pkgdepot" else Devpi
+            return cls(upstream, workdir / "startup-runs", serverdir=serverdir)
         if kind == "main":
             server = _server(name, upstream, workdir / "servers")
         elif kind == "fresh":

@@ -144,9 +144,14 @@ def _installed(workdir: Path, distribution: str) -> str:
     """A peer's version from the .dist-info directory of its venv (under the work directory
     or the repository's .venv-devpi)."""
     pattern = re.compile(rf"{re.escape(distribution).replace('-', '[-_]')}-([^-]+)\.dist-info")
-    roots = [workdir, Path(__file__).resolve().parent.parent / ".venv-devpi"]
-    for root in roots:
-        for found in sorted(root.glob("**/site-packages/*.dist-info")):
+    here = Path(__file__).resolve().parent
+    places = [
+        (workdir, "venv-*/lib/python*/site-packages/*.dist-info"),
+        (here / ".work", "venv-*/lib/python*/site-packages/*.dist-info"),
+        (here.parent / ".venv-devpi", "lib/python*/site-packages/*.dist-info"),
+    ]
+    for root, glob in places:
+        for found in sorted(root.glob(glob)):
             match = pattern.fullmatch(found.name)
             if match:
                 return match.group(1)
@@ -159,7 +164,7 @@ def versions(workdir: Path) -> dict[str, str]:
         "devpi-server": _installed(workdir, "devpi_server"),
         "proxpi": _installed(workdir, "proxpi"),
         "pypiserver": _installed(workdir, "pypiserver"),
-        "nginx": _first_line(["/usr/sbin/nginx", "-v"]),
+        "nginx": _first_line(["/usr/sbin/nginx", "-v"]).removeprefix("nginx version: "),
         "wrk": _first_line(["/usr/bin/wrk", "--version"]).split(" Copyright")[0],
     }
 
@@ -195,4 +200,29 @@ def write(
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(document, indent=1) + "\n")
+    out.with_suffix(".md").write_text(summary_markdown(document, all_rows))
     return all_rows
+
+
+def summary_markdown(document: dict[str, object], all_rows: list[Row]) -> str:
+    """What docs/benchmarks.md shows: the table, the machine, the versions, the command."""
+    machine_info = document["machine"]
+    found_versions = document["versions"]
+    assert isinstance(machine_info, dict)
+    assert isinstance(found_versions, dict)
+    lines = [
+        f"Run of {document['date']} ({document['seconds']} s): `{document['command']}`",
+        "",
+        markdown(all_rows),
+        "",
+        f"Targets met: {document['targets_met']}, missed: {document['targets_missed']}.",
+        "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in machine_info.items()),
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in found_versions.items()),
+        "",
+    ]
+    notes = document.get("notes")
+    if isinstance(notes, list) and notes:
+        lines += ["Notes:", "", *(f"- {note}" for note in notes), ""]
+    return "\n".join(lines)

@@ -16,6 +16,7 @@ PASSWORD = "bench-secret"  # noqa: S105 - a throwaway account on a server on 127
 ROOT_PASSWORD = "root-secret"  # noqa: S105 - likewise
 STAGE = f"{USER}/stage"
 UPLOADS = f"{USER}/uploads"
+BIG = f"{USER}/big"  # the index of the prepared start-up directories (seed_startup.py)
 
 
 def _auth_header(user: str, token: str) -> dict[str, str]:

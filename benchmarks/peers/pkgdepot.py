@@ -58,7 +58,7 @@ class Pkgdepot:
         return Endpoints(
             base=base,
             mirror_simple=f"{base}/root/pypi/+simple/",
-            stage_simple=f"{base}/{devpi_api.STAGE}/+simple/" if private else None,
+            stage_simple=f"{base}/{devpi_api.STAGE if private else devpi_api.BIG}/+simple/",
             upload_url=f"{base}/{devpi_api.UPLOADS}/" if private else None,
             upload_auth=(devpi_api.USER, devpi_api.PASSWORD) if private else None,
             upload_simple=f"{base}/{devpi_api.UPLOADS}/+simple/" if private else None,

@@ -78,15 +78,23 @@ def run(args: argparse.Namespace, factory_for: Callable[[Upstream, Path], Server
         stack.callback(sampler.stop)
         client = stack.enter_context(httpx.Client(timeout=TIMEOUT))
         subjects = []
+        notes = []
         for name in names:
             print(f"starting {name} ...", flush=True)
             server = factory(name, "main")
             stack.callback(server.stop)
-            endpoints = server.start()
+            try:
+                endpoints = server.start()
+            except Exception as failed:  # the others are still worth measuring
+                failures += 1
+                notes.append(f"{name} did not start, left out: {failed}")
+                print(notes[-1], file=sys.stderr, flush=True)
+                continue
             stack.callback(sampler.forget, name)
             sampler.watch(name, server.pids)
             subjects.append(Subject(server, endpoints))
         bench = Bench(upstream, workdir, duration, args.quick, subjects, factory, client)
+        bench.notes += notes
         for workload in selected:
             print(f"\n== {workload}", flush=True)
             try:

@@ -19,6 +19,10 @@ from pkgdepot.errors import ConfigError
 if TYPE_CHECKING:
     from pkgdepot.app import Initialized
 
+# httpx imports its own command line (rich and pygments: 3 MB, 60 ms) whenever those happen to
+# be installed; pkgdepot never runs it, and httpx does without it when the import fails.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 
 SERVE_SETTINGS = tuple(FIELDS)
 INIT_SETTINGS = ("serverdir", "root_password", "mirror_url")

@@ -2,8 +2,8 @@
 
 A stored file never changes, so it is served with its sha256 as ``ETag``, an immutable
 ``Cache-Control``, ``304`` for a matching ``If-None-Match`` and byte ranges (RFC 9110): the
-ranges are checked here, Starlette's ``FileResponse`` sends the bytes. devpi-client asks for
-the file's metadata instead with ``Accept: application/json``.
+ranges are checked here, and the kernel sends the bytes (``os.sendfile``: web/sendfile.py).
+devpi-client asks for the file's metadata instead with ``Accept: application/json``.
 
 A mirrored file that is not stored yet (``+f``, or ``+e`` when its upstream announced no
 sha256) is streamed while ``mirror/files.py`` fetches it, and served from disk afterwards.
@@ -29,6 +29,7 @@ from pkgdepot.service.container import Services
 from pkgdepot.web.conditional import etag_matches
 from pkgdepot.web.context import flag, identity, services, wants_json
 from pkgdepot.web.responses import envelope, message
+from pkgdepot.web.sendfile import ZERO_COPY
 
 IMMUTABLE = "max-age=365000000, immutable, public"
 METADATA_SUFFIX = ".metadata"
@@ -83,7 +84,9 @@ def byte_ranges(header: str, size: int) -> Ranges | None:
 
 
 class BlobResponse(FileResponse):
-    """Starlette's ``FileResponse``, told which ranges to send (None: the whole file)."""
+    """A stored file (None: the whole of it) or one byte range of it, sent by the kernel when
+    the server offers the ASGI zero-copy extension (web/server.py); otherwise, and for several
+    ranges, by Starlette's ``FileResponse``."""
 
     def __init__(
         self,
@@ -94,14 +97,37 @@ class BlobResponse(FileResponse):
         ranges: Ranges | None,
     ) -> None:
         super().__init__(path, headers=headers, media_type=media_type, stat_result=stat)
-        self.range_header = None
-        if ranges is not None:
-            self.range_header = "bytes=" + ",".join(f"{first}-{last}" for first, last in ranges)
+        self.size = stat.st_size
+        self.ranges = ranges
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if ZERO_COPY not in scope.get("extensions", ()) or (self.ranges and len(self.ranges) > 1):
+            await self._read_and_send(scope, receive, send)
+            return
+        status, first, count, headers = 200, 0, self.size, self.raw_headers
+        if self.ranges:
+            first, last = self.ranges[0]
+            status, count = 206, last - first + 1
+            headers = [(k, v) for k, v in headers if k != b"content-length"]
+            headers += [
+                (b"content-length", b"%d" % count),
+                (b"content-range", b"bytes %d-%d/%d" % (first, last, self.size)),
+            ]
+        if scope["method"] == "HEAD":
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        # A local file just found by stat: opening it costs less than a hop to a thread.
+        with open(self.path, "rb", buffering=0) as file:  # noqa: ASYNC230
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            message = {"type": ZERO_COPY, "file": file, "offset": first, "count": count}
+            await send(message)
+
+    async def _read_and_send(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(k, v) for k, v in scope["headers"] if k not in (b"range", b"if-range")]
-        if self.range_header is not None:
-            headers.append((b"range", self.range_header.encode("latin-1")))
+        if self.ranges is not None:
+            spec = ",".join(f"{first}-{last}" for first, last in self.ranges)
+            headers.append((b"range", f"bytes={spec}".encode("latin-1")))
         await super().__call__({**scope, "headers": headers}, receive, send)
 
 

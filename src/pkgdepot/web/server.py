@@ -11,6 +11,7 @@ unknown. A request that starts with it is fed to the parser as ``POST`` and hand
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import errno
@@ -23,6 +24,7 @@ from typing import Any
 
 import uvicorn
 import uvicorn.config
+from starlette.types import Message
 from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.supervisors import Multiprocess
@@ -32,6 +34,7 @@ from pkgdepot.web import metrics
 from pkgdepot.web.accesslog import TEXT_FORMAT
 from pkgdepot.web.direct import DirectPages
 from pkgdepot.web.responses import REASON_HEADER
+from pkgdepot.web.sendfile import ZERO_COPY, SendBody, send_zero_copy
 
 _REASON = REASON_HEADER.encode()
 
@@ -43,6 +46,11 @@ def _status_line(status: int, reason: bytes) -> bytes:
 class ReasonPhraseProtocol(DirectPages, HttpToolsProtocol):
     _between_requests = True  # the next bytes received start a request line
     _pushing = False  # the request being parsed was sent as PUSH
+    _zero_copy = False  # a plain socket: the app may have files sent by the kernel
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._zero_copy = self.scheme == "http" and transport.get_extra_info("socket") is not None
 
     def data_received(self, data: bytes) -> None:
         if self._between_requests and data.startswith(b"PUSH "):
@@ -53,6 +61,8 @@ class ReasonPhraseProtocol(DirectPages, HttpToolsProtocol):
     def on_message_begin(self) -> None:
         self._between_requests = False
         super().on_message_begin()
+        if self._zero_copy:
+            self.scope["extensions"] = {ZERO_COPY: {}}
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
@@ -69,29 +79,37 @@ class ReasonPhraseProtocol(DirectPages, HttpToolsProtocol):
         original = cycle.send
 
         async def send(message: Any) -> None:
-            if message["type"] != "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
+                await _start_response(cycle, original, message)
+            elif kind == ZERO_COPY:
+                await send_zero_copy(cycle, original, message)
+            else:
                 await original(message)
-                return
-            headers = list(message.get("headers", []))
-            reason = next((value for name, value in headers if name.lower() == _REASON), None)
-            if reason is None:
-                await original(message)
-                return
-            message = {**message, "headers": [h for h in headers if h[0].lower() != _REASON]}
-            if cycle.flow.write_paused and not cycle.disconnected:
-                await cycle.flow.drain()
-            status = message["status"]
-            lines = httptools_impl.STATUS_LINE
-            saved = lines[status]
-            # Nothing awaits between here and the restore: the status line is written at once.
-            lines[status] = _status_line(status, reason)
-            try:
-                await original(message)
-            finally:
-                lines[status] = saved
 
         cycle.send = send  # type: ignore[method-assign]
         super()._start_asgi_task(cycle, app)
+
+
+async def _start_response(cycle: RequestResponseCycle, send: SendBody, message: Message) -> None:
+    """The status line with the reason phrase the app gave in its private header, if any."""
+    headers = list(message.get("headers", []))
+    reason = next((value for name, value in headers if name.lower() == _REASON), None)
+    if reason is None:
+        await send(message)
+        return
+    message = {**message, "headers": [h for h in headers if h[0].lower() != _REASON]}
+    if cycle.flow.write_paused and not cycle.disconnected:
+        await cycle.flow.drain()
+    status = message["status"]
+    lines = httptools_impl.STATUS_LINE
+    saved = lines[status]
+    # Nothing awaits between here and the restore: the status line is written at once.
+    lines[status] = _status_line(status, reason)
+    try:
+        await send(message)
+    finally:
+        lines[status] = saved
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -3,9 +3,11 @@ where its figures go."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -45,6 +47,7 @@ class Bench:
     client: httpx.Client
     figures: list[Figure] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
+    failures: int = 0  # servers a workload could not measure (see ``attempt``)
 
     def add(
         self,
@@ -63,6 +66,17 @@ class Bench:
     def note(self, text: str) -> None:
         self.notes.append(text)
         print(f"  note: {text}", file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def attempt(self, workload: str, server: str) -> Iterator[None]:
+        """One server's part of a workload: if it fails (a wrong answer, a timeout), that is
+        noted and counted, and the workload goes on with the next server."""
+        try:
+            yield
+        except Exception as failed:
+            self.failures += 1
+            traceback.print_exc()
+            self.note(f"{workload} on {server} failed: {failed}")
 
     def with_url(self, pick: Callable[[Endpoints], str | None]) -> list[tuple[Subject, str]]:
         """The running servers that have this endpoint, with it."""

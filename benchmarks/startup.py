@@ -40,19 +40,20 @@ def startup(bench: Bench) -> None:
     names = list(project_names(count))
     project = names[len(names) // 2]
     for subject in bench.subjects:
-        try:
-            server = bench.make_server(subject.name, f"startup-{count}")
-        except LookupError:
-            continue
-        times = []
-        for _ in range(1 if bench.quick else STARTS):
+        with bench.attempt(workload, subject.name):
             try:
-                endpoints = server.start()
-                simple = endpoints.stage_simple or endpoints.mirror_simple
-                assert simple is not None
-                page = _first_200(bench.client, f"{simple}{project}/")
-                spawned = float(getattr(server, "startup_seconds", 0.0))
-                times.append(spawned + page)
-            finally:
-                server.stop()
-        bench.add(workload, subject.name, "s", min(times), "lower")
+                server = bench.make_server(subject.name, f"startup-{count}")
+            except LookupError:
+                continue
+            times = []
+            for _ in range(1 if bench.quick else STARTS):
+                try:
+                    endpoints = server.start()
+                    simple = endpoints.stage_simple or endpoints.mirror_simple
+                    assert simple is not None
+                    page = _first_200(bench.client, f"{simple}{project}/")
+                    spawned = float(getattr(server, "startup_seconds", 0.0))
+                    times.append(spawned + page)
+                finally:
+                    server.stop()
+            bench.add(workload, subject.name, "s", min(times), "lower")

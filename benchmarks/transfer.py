@@ -29,8 +29,9 @@ from benchmarks.checks import (
     page_links,
     wait_for_file,
 )
-from benchmarks.context import CEILING, Bench
+from benchmarks.context import CEILING, Bench, Subject
 from benchmarks.load import load_download
+from benchmarks.peers.process import clean_environment
 
 DOWNLOAD_CONNECTIONS = 8
 INSTALL_REPEATS = 3
@@ -44,25 +45,36 @@ def download(bench: Bench) -> None:
     project = bench.upstream.big_wheel_project
     workload = f"download {wheel.size / 1e6:.0f} MB wheel c={DOWNLOAD_CONNECTIONS}"
     for subject, simple in bench.with_url(lambda e: e.mirror_simple):
-        page = get(bench.client, f"{simple}{project}/", "text/html", tries=20)
-        links = page_links(page.content, page.headers.get("content-type", ""))
-        if wheel.filename not in links:
-            raise CheckFailed(f"{subject.name}: {wheel.filename} not on {page.url}")
-        url = absolute(str(page.url), links[wheel.filename][0])
-        wait_for_file(bench.client, url, wheel.sha256, wheel.size)
-        result = load_download(
-            url, wheel.size, connections=DOWNLOAD_CONNECTIONS, duration=bench.duration
-        )
-        status, sha256, size = file_sha256(bench.client, url)
-        errors = result.errors + int((status, sha256, size) != (200, wheel.sha256, wheel.size))
-        bench.add(workload, subject.name, "MB/s", result.mb_per_s, "higher", errors)
+        with bench.attempt(workload, subject.name):
+            _download(bench, subject, f"{simple}{project}/", workload)
+
+
+def _download(bench: Bench, subject: Subject, page_url: str, workload: str) -> None:
+    wheel = bench.upstream.big_wheel
+    page = get(bench.client, page_url, "text/html", tries=20)
+    links = page_links(page.content, page.headers.get("content-type", ""))
+    if wheel.filename not in links:
+        raise CheckFailed(f"{subject.name}: {wheel.filename} not on {page.url}")
+    url = absolute(str(page.url), links[wheel.filename][0])
+    wait_for_file(bench.client, url, wheel.sha256, wheel.size)
+    result = load_download(
+        url, wheel.size, connections=DOWNLOAD_CONNECTIONS, duration=bench.duration
+    )
+    status, sha256, size = file_sha256(bench.client, url)
+    errors = result.errors + int((status, sha256, size) != (200, wheel.sha256, wheel.size))
+    bench.add(workload, subject.name, "MB/s", result.mb_per_s, "higher", errors)
+
+
+def _client_environment(extra: dict[str, str]) -> dict[str, str]:
+    """No settings of pip, uv or twine from this machine, and no proxy: straight to 127.0.0.1."""
+    env = clean_environment(extra)
+    return {k: v for k, v in env.items() if not k.lower().endswith("_proxy")}
 
 
 def _pip_install(index_url: str, projects: tuple[str, ...], target: Path) -> float:
     """Seconds of one isolated ``pip install`` (no cache, no config, only ``index_url``)."""
     shutil.rmtree(target, ignore_errors=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env["PIP_CONFIG_FILE"] = os.devnull
+    env = _client_environment({"PIP_CONFIG_FILE": os.devnull})
     command = [
         sys.executable, "-m", "pip", "--isolated", "--disable-pip-version-check",
         "--no-input", "-q", "install", "--no-cache-dir", "--target", str(target),
@@ -88,18 +100,21 @@ def cold_install(bench: Bench) -> None:
     times: dict[str, list[float]] = {}
     names = [s.name for s in bench.subjects if s.endpoints.mirror_simple is not None]
     for _ in range(repeats):
-        times.setdefault(CEILING, []).append(_pip_install(bench.upstream.url, projects, target))
+        with bench.attempt(workload, CEILING):
+            seconds = _pip_install(bench.upstream.url, projects, target)
+            times.setdefault(CEILING, []).append(seconds)
         for name in names:
             if name == CEILING:
                 continue
-            server = bench.make_server(name, "fresh")
-            try:
-                endpoints = server.start()
-                assert endpoints.mirror_simple is not None
-                seconds = _pip_install(endpoints.mirror_simple, projects, target)
-            finally:
-                server.stop()
-            times.setdefault(name, []).append(seconds)
+            with bench.attempt(workload, name):
+                server = bench.make_server(name, "fresh")
+                try:
+                    endpoints = server.start()
+                    assert endpoints.mirror_simple is not None
+                    seconds = _pip_install(endpoints.mirror_simple, projects, target)
+                finally:
+                    server.stop()
+                times.setdefault(name, []).append(seconds)
     for name, values in times.items():
         bench.add(workload, name, "s", statistics.median(values), "lower")
 
@@ -139,28 +154,36 @@ def upload(bench: Bench) -> None:
     """One ``twine upload`` of all the files to each server that takes uploads."""
     files = sorted(p for p in bench.upstream.uploads.iterdir() if p.is_file())
     workload = f"twine upload {len(files)} files"
-    config = bench.scratch("twine") / "pypirc"
-    config.write_text("[distutils]\nindex-servers =\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
     for subject in bench.subjects:
         endpoints = subject.endpoints
         if endpoints.upload_url is None or endpoints.upload_auth is None:
             continue
-        user, password = endpoints.upload_auth
-        command = [
-            str(Path(sys.executable).parent / "twine"), "upload", "--non-interactive",
-            "--disable-progress-bar", "--config-file", str(config),
-            "--repository-url", endpoints.upload_url, "-u", user, "-p", password,
-            *map(str, files),
-        ]  # fmt: skip
-        began = time.perf_counter()
-        done = subprocess.run(
-            command, capture_output=True, text=True, env=env, timeout=COMMAND_TIMEOUT, check=False
-        )
-        seconds = time.perf_counter() - began
-        if done.returncode != 0:
-            raise CheckFailed(f"twine upload to {subject.name} failed:\n{done.stdout}{done.stderr}")
-        assert endpoints.upload_simple is not None
-        errors = _uploaded_ok(bench, endpoints.upload_simple, files)
-        bench.add(workload, subject.name, "s", seconds, "lower", errors)
-        bench.add(workload, subject.name, "files/s", len(files) / seconds, "higher", errors)
+        with bench.attempt(workload, subject.name):
+            _upload(bench, subject, files, workload)
+
+
+def _upload(bench: Bench, subject: Subject, files: list[Path], workload: str) -> None:
+    endpoints = subject.endpoints
+    assert endpoints.upload_url is not None
+    assert endpoints.upload_auth is not None
+    assert endpoints.upload_simple is not None
+    config = bench.scratch("twine") / "pypirc"
+    config.write_text("[distutils]\nindex-servers =\n")
+    env = _client_environment({})
+    user, password = endpoints.upload_auth
+    command = [
+        str(Path(sys.executable).parent / "twine"), "upload", "--non-interactive",
+        "--disable-progress-bar", "--config-file", str(config),
+        "--repository-url", endpoints.upload_url, "-u", user, "-p", password,
+        *map(str, files),
+    ]  # fmt: skip
+    began = time.perf_counter()
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=COMMAND_TIMEOUT, check=False
+    )
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        raise CheckFailed(f"twine upload to {subject.name} failed:\n{done.stdout}{done.stderr}")
+    errors = _uploaded_ok(bench, endpoints.upload_simple, files)
+    bench.add(workload, subject.name, "s", seconds, "lower", errors)
+    bench.add(workload, subject.name, "files/s", len(files) / seconds, "higher", errors)

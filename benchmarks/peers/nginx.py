@@ -90,6 +90,7 @@ class NginxStatic:
 
     def start(self) -> Endpoints:
         base, self._process = start_nginx(self.upstream.root, self.here, workers="auto")
+        self.startup_seconds = self._process.started_in
         return Endpoints(
             base=base,
             mirror_simple=base + "/simple/",

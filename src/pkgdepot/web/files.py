@@ -29,7 +29,7 @@ from pkgdepot.service.container import Services
 from pkgdepot.web.conditional import etag_matches
 from pkgdepot.web.context import flag, identity, services, wants_json
 from pkgdepot.web.responses import envelope, message
-from pkgdepot.web.sendfile import ZERO_COPY
+from pkgdepot.web.zerocopy import ZERO_COPY
 
 IMMUTABLE = "max-age=365000000, immutable, public"
 METADATA_SUFFIX = ".metadata"

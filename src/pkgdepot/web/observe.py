@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pkgdepot.web.accesslog import ACCESS, log_request
 from pkgdepot.web.metrics import UNMATCHED, observe_request
-from pkgdepot.web.sendfile import ZERO_COPY
+from pkgdepot.web.zerocopy import ZERO_COPY
 
 
 class Observe:
@@ -37,7 +37,7 @@ class Observe:
             nonlocal status, sent
             if message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
-            elif message["type"] == ZERO_COPY:  # a file sent by the kernel (web/sendfile.py)
+            elif message["type"] == ZERO_COPY:  # a file sent by the kernel (web/zerocopy.py)
                 sent += message.get("count", 0)
             elif message["type"] == "http.response.start":
                 status = message["status"]

@@ -1,75 +1,116 @@
-"""Sending a file's bytes to a connection with ``os.sendfile``: the kernel copies them from the
+"""Sending a file's bytes to a connection with ``os.sendfile``: the kernel hands them from the
 page cache to the socket, never through Python.
 
-A small file usually goes at once, from the event loop. Otherwise the copying runs in a worker
-thread (the GIL is released: the loop goes on meanwhile). A client that reads slowly fills its
-socket buffer: the thread then waits a little for room, and if there is still none it hands the
-wait to the event loop and is free for other downloads. Threads write to a duplicate of the
-connection's descriptor, so its number can never be taken by another connection meanwhile.
+A small file usually goes at once, from the event loop, as a write would. A larger one goes to
+a sender: a thread with its own epoll that sends each of its transfers as far as the client's
+socket takes it, then waits (edge-triggered) for room in any of them. So a client that reads
+slowly, or not at all, holds no thread, and the event loop goes on meanwhile (the GIL is
+released in the system calls). The sender writes to duplicates of the connection's socket and
+of the file, so neither number can be taken by another connection or file while it works.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import collections
+import contextlib
 import dataclasses
+import itertools
 import os
 import select
-from collections.abc import Awaitable, Callable
-from typing import Any
+import threading
+from collections.abc import Callable, Iterator
 
-from starlette.types import Message
-from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
-
-# How long a thread waits for room in a socket's buffer before giving the wait to the loop.
-_THREAD_WAIT_MS = 50
-THREADS = 16  # at most this many downloads are copied at once, per worker
+SENDERS = 2  # threads per worker process, each sending many files
 INLINE = 256 * 1024  # up to this size, a file is first tried at once from the event loop
-
-_pool: concurrent.futures.ThreadPoolExecutor | None = None
-
-
-def _threads() -> concurrent.futures.ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = concurrent.futures.ThreadPoolExecutor(THREADS, thread_name_prefix="sendfile")
-    return _pool
+AVAILABLE = hasattr(select, "epoll") and hasattr(os, "eventfd")  # Linux
 
 
 class FileTooShort(Exception):
     """The file ended before the bytes to send did (it changed on disk)."""
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class _Transfer:
-    out_fd: int  # the duplicated, non-blocking socket
+    out_fd: int  # duplicates, closed by the sender once done
     in_fd: int
     offset: int
     count: int
-    stopped: bool = False  # set by the loop: the thread must give up at its next step
+    done: Callable[[BaseException | None], None]  # called by the sender, once
+    stopped: bool = False  # set from the loop: give up
 
-    def send_some(self) -> bool:
-        """In a thread: send until done (True), or until the client takes nothing (False)."""
-        poller = select.poll()
-        poller.register(self.out_fd, select.POLLOUT)
-        while self.count > 0 and not self.stopped:
-            try:
-                sent = os.sendfile(self.out_fd, self.in_fd, self.offset, self.count)
-            except BlockingIOError:
-                if not poller.poll(_THREAD_WAIT_MS):
-                    return False
-                continue
-            if sent == 0:
-                raise FileTooShort(f"{self.count} bytes missing at offset {self.offset}")
-            self.offset += sent
-            self.count -= sent
-        return True
+
+class _Sender:
+    """One thread sending the bytes of every transfer given to it."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._epoll.register(self._wake, select.EPOLLIN)
+        self._new: collections.deque[_Transfer] = collections.deque()
+        self._waiting: dict[int, _Transfer] = {}  # by socket: for room in its buffer
+        threading.Thread(target=self._run, name="sendfile", daemon=True).start()
+
+    def submit(self, transfer: _Transfer) -> None:
+        self._new.append(transfer)
+        self.wake()
+
+    def wake(self) -> None:
+        os.eventfd_write(self._wake, 1)
+
+    def _run(self) -> None:
+        while True:
+            for fd, _ in self._epoll.poll():
+                if fd == self._wake:
+                    os.eventfd_read(self._wake)
+                    while self._new:
+                        self._send(self._new.popleft())
+                    for stopped in [t for t in self._waiting.values() if t.stopped]:
+                        self._finish(stopped, None)
+                elif (transfer := self._waiting.get(fd)) is not None:
+                    self._send(transfer)
+
+    def _send(self, transfer: _Transfer) -> None:
+        """As far as the socket takes it; on to waiting for room if it takes no more."""
+        try:
+            while transfer.count > 0 and not transfer.stopped:
+                sent = os.sendfile(transfer.out_fd, transfer.in_fd, transfer.offset, transfer.count)
+                if sent == 0:
+                    raise FileTooShort(f"{transfer.count} bytes missing at {transfer.offset}")
+                transfer.offset += sent
+                transfer.count -= sent
+        except BlockingIOError:
+            if transfer.out_fd not in self._waiting:  # told of each change from now on
+                self._epoll.register(transfer.out_fd, select.EPOLLOUT | select.EPOLLET)
+                self._waiting[transfer.out_fd] = transfer
+            return
+        except Exception as error:  # handed to the request's task
+            self._finish(transfer, error)
+            return
+        self._finish(transfer, None)
+
+    def _finish(self, transfer: _Transfer, error: Exception | None) -> None:
+        if self._waiting.pop(transfer.out_fd, None) is not None:
+            self._epoll.unregister(transfer.out_fd)
+        os.close(transfer.out_fd)
+        os.close(transfer.in_fd)
+        transfer.done(error)
+
+
+_senders: Iterator[_Sender] | None = None
+
+
+def _next_sender() -> _Sender:
+    global _senders
+    if _senders is None:
+        _senders = itertools.cycle([_Sender() for _ in range(SENDERS)])
+    return next(_senders)
 
 
 async def send_file(out_fd: int, in_fd: int, offset: int, count: int) -> None:
     """Send ``count`` bytes of ``in_fd`` from ``offset`` on the connection's non-blocking
     socket ``out_fd``. A client gone raises ``ConnectionError``."""
-    if count <= INLINE:  # most files: at once, from the loop, as a write would be
+    if count <= INLINE:
         try:
             sent = os.sendfile(out_fd, in_fd, offset, count)
         except BlockingIOError:
@@ -77,94 +118,28 @@ async def send_file(out_fd: int, in_fd: int, offset: int, count: int) -> None:
         if sent == count:
             return
         offset, count = offset + sent, count - sent
-    # From here on a duplicate: its number stays ours while a thread may still write to it.
-    dup = os.dup(out_fd)
     loop = asyncio.get_running_loop()
-    transfer = _Transfer(dup, in_fd, offset, count)
-    work: concurrent.futures.Future[bool] | None = None
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def done(error: BaseException | None) -> None:  # in the sender's thread
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, finished, error)
+
+    sender = _next_sender()
+    transfer = _Transfer(os.dup(out_fd), os.dup(in_fd), offset, count, done)
+    sender.submit(transfer)
     try:
-        while True:
-            work = _threads().submit(transfer.send_some)
-            if await asyncio.wrap_future(work):
-                return
-            await _writable(loop, dup)
-    finally:
+        await finished
+    except asyncio.CancelledError:  # the sender drops it
         transfer.stopped = True
-        if work is None:
-            os.close(dup)
-        else:  # now, or when the thread is done with it (if this task was cancelled)
-            work.add_done_callback(lambda _: os.close(dup))
+        sender.wake()
+        raise
 
 
-async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    """Until the socket takes bytes again, or has failed (the next send then says how)."""
-    ready = loop.create_future()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_writer(fd, wake)
-    try:
-        await ready
-    finally:
-        loop.remove_writer(fd)
-
-
-# The ASGI extension (https://asgi.readthedocs.io/en/latest/extensions.html), served by
-# web/server.py on uvicorn's request-response cycle.
-
-ZERO_COPY = "http.response.zerocopysend"
-
-SendBody = Callable[[Any], Awaitable[None]]  # uvicorn's send (typed by its own TypedDicts)
-
-
-async def send_zero_copy(
-    cycle: RequestResponseCycle, send_body: SendBody, message: Message
-) -> None:
-    """One ``http.response.zerocopysend`` message, after the response's start (which gave its
-    ``Content-Length``); ``send_body`` is uvicorn's own send, which ends the response."""
-    if cycle.disconnected:
-        return  # as uvicorn does for any message
-    if not cycle.response_started or cycle.response_complete:
-        raise RuntimeError(f"Unexpected ASGI message {ZERO_COPY!r} outside a response body.")
-    if cycle.chunked_encoding:
-        raise RuntimeError(f"ASGI message {ZERO_COPY!r} needs a Content-Length.")
-    file_fd = message["file"].fileno()
-    offset: int | None = message.get("offset")
-    start = os.lseek(file_fd, 0, os.SEEK_CUR) if offset is None else offset
-    count: int | None = message.get("count")
-    if count is None:
-        count = os.fstat(file_fd).st_size - start
-    if cycle.scope["method"] != "HEAD" and count > 0:
-        if count > cycle.expected_content_length:
-            raise RuntimeError("Response content longer than Content-Length")
-        await _flushed(cycle)  # the status line and headers go first
-        if cycle.disconnected:
-            return
-        out_fd = cycle.transport.get_extra_info("socket").fileno()
-        try:
-            await send_file(out_fd, file_fd, start, count)
-        except (ConnectionError, TimeoutError):  # the client is gone: no noise, just close
-            cycle.disconnected = True
-            cycle.transport.close()
-            return
-        cycle.expected_content_length -= count
-        if offset is None:
-            os.lseek(file_fd, start + count, os.SEEK_SET)
-    more_body = bool(message.get("more_body", False))
-    await send_body({"type": "http.response.body", "body": b"", "more_body": more_body})
-
-
-async def _flushed(cycle: RequestResponseCycle) -> None:
-    """Until the transport has handed everything written so far to the socket."""
-    transport = cycle.transport
-    if transport.is_closing() or transport.get_write_buffer_size() == 0:
+def _settle(finished: asyncio.Future[None], error: BaseException | None) -> None:
+    if finished.done():
         return
-    low, high = transport.get_write_buffer_limits()
-    transport.set_write_buffer_limits(high=0)  # pauses writing now, resumes once empty
-    try:
-        await cycle.flow.drain()  # also returns when the connection is lost
-    finally:
-        if not transport.is_closing():
-            transport.set_write_buffer_limits(high=high, low=low)
+    if error is None:
+        finished.set_result(None)
+    else:
+        finished.set_exception(error)

@@ -34,7 +34,8 @@ from pkgdepot.web import metrics
 from pkgdepot.web.accesslog import TEXT_FORMAT
 from pkgdepot.web.direct import DirectPages
 from pkgdepot.web.responses import REASON_HEADER
-from pkgdepot.web.sendfile import ZERO_COPY, SendBody, send_zero_copy
+from pkgdepot.web.sendfile import AVAILABLE as ZERO_COPY_AVAILABLE
+from pkgdepot.web.zerocopy import ZERO_COPY, SendBody, send_zero_copy
 
 _REASON = REASON_HEADER.encode()
 
@@ -50,7 +51,8 @@ class ReasonPhraseProtocol(DirectPages, HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._zero_copy = self.scheme == "http" and transport.get_extra_info("socket") is not None
+        socket_ = transport.get_extra_info("socket")
+        self._zero_copy = ZERO_COPY_AVAILABLE and self.scheme == "http" and socket_ is not None
 
     def data_received(self, data: bytes) -> None:
         if self._between_requests and data.startswith(b"PUSH "):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -24,6 +25,7 @@ from pkgdepot.mirror.default_upstream import default_upstream_url
 from pkgdepot.mirror.files import MirrorFiles
 from pkgdepot.mirror.lists import MirrorLists
 from pkgdepot.mirror.pages import MirrorPages
+from pkgdepot.mirror.upstream import tls_context
 from pkgdepot.serverdir import ServerDir, write_private
 from pkgdepot.service.accounts import Accounts
 from pkgdepot.service.container import Services
@@ -183,7 +185,10 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # made now, beside serving, rather than when the first mirror request waits for it
+        tls = asyncio.get_running_loop().run_in_executor(None, tls_context)
         yield
+        await tls
         await services.upstreams.aclose()
         accesslog.LINES.flush()
 

@@ -53,16 +53,20 @@ class UpstreamLink:
         return self.hashes.get("sha256")
 
 
+# Hash name -> hex digest length (0 for the variable-length shake ones, which never match).
+_HEX_LENGTHS = {name: 2 * hashlib.new(name).digest_size for name in hashlib.algorithms_guaranteed}
+
+
 def valid_hashes(candidates: Mapping[str, object]) -> dict[str, str]:
     """The entries that are a known hash name with a hex digest of the right length."""
     found: dict[str, str] = {}
     for name, value in candidates.items():
         name = name.lower()
-        if name not in hashlib.algorithms_guaranteed or not isinstance(value, str):
+        length = _HEX_LENGTHS.get(name)
+        if not length or not isinstance(value, str):
             continue
         value = value.lower()
-        digest_size = hashlib.new(name).digest_size
-        if digest_size and len(value) == 2 * digest_size and _HEX.fullmatch(value):
+        if len(value) == length and _HEX.fullmatch(value):
             found[name] = value
     return found
 

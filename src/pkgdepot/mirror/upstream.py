@@ -9,8 +9,10 @@ auth and never appear in a returned value or an error message.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import platform
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -85,6 +87,13 @@ def parse_serial(value: str | None) -> int:
         return -1
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every upstream client of the process: loading the CA certificates
+    takes a tenth of a second or more, which the first request to a mirror would wait for."""
+    return httpx.create_ssl_context()
+
+
 def _user_agent() -> str:
     return f"pkgdepot/{__version__} (python {platform.python_version()})"
 
@@ -118,6 +127,7 @@ class UpstreamClient:
             timeout=httpx.Timeout(timeout),
             follow_redirects=True,
             trust_env=True,  # HTTP_PROXY, HTTPS_PROXY, NO_PROXY
+            verify=tls_context(),
             headers={"User-Agent": _user_agent()},
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,15 @@ def _fragments(file: ReleaseFile) -> dict[str, str | None]:
         return {"html_link": None, "json_link": None}
     return {"html_link": html_link(file), "json_link": json_link(file)}
 
+
+_DELETE_FILE = sa.delete(_t.files).where(
+    _t.files.c.index_id == sa.bindparam("row_index_id"),
+    _t.files.c.relpath == sa.bindparam("row_relpath"),
+)
+_FORGET_DELETED = sa.delete(_t.deleted_files).where(
+    _t.deleted_files.c.index_path == sa.bindparam("row_index_path"),
+    _t.deleted_files.c.relpath == sa.bindparam("row_relpath"),
+)
 
 _UPSTREAM_FACTS = ("filename", "version", "url", "requires_python", "yanked", "upload_time")
 
@@ -189,22 +198,34 @@ class Transaction:
         self._record("release", index_id=index_id, project=project, version=version)
 
     def put_file(self, index_id: int, file: ReleaseFile) -> None:
-        values = {**file_values(file), "serial": self.serial, **_fragments(file)}
+        self.put_files(index_id, [file])
+
+    def put_files(self, index_id: int, files: Sequence[ReleaseFile]) -> None:
+        """Store ``files`` on the index, replacing rows of the same relpath: three statements
+        for any number of files (a mirror's page may bring thousands at once)."""
+        if not files:
+            return
+        rows = [{"row_index_id": index_id, "row_relpath": file.relpath} for file in files]
+        self.connection.execute(_DELETE_FILE, rows)
         self.connection.execute(
-            sa.delete(_t.files).where(
-                _t.files.c.index_id == index_id, _t.files.c.relpath == file.relpath
-            )
+            sa.insert(_t.files),
+            [
+                {
+                    **file_values(file),
+                    "serial": self.serial,
+                    **_fragments(file),
+                    "index_id": index_id,
+                    "relpath": file.relpath,
+                }
+                for file in files
+            ],
         )
         self.connection.execute(
-            sa.insert(_t.files).values(index_id=index_id, relpath=file.relpath, **values)
+            _FORGET_DELETED,
+            [{"row_index_path": file.index, "row_relpath": file.relpath} for file in files],
         )
-        self.connection.execute(
-            sa.delete(_t.deleted_files).where(
-                _t.deleted_files.c.index_path == file.index,
-                _t.deleted_files.c.relpath == file.relpath,
-            )
-        )
-        self._record("file", relpath=file.relpath, sha256=file.sha256)
+        for file in files:
+            self._record("file", relpath=file.relpath, sha256=file.sha256)
 
     def set_yanked(self, index: Index, project: str, version: str, yanked: str | None) -> int:
         """Yank (PEP 592) or un-yank every release file of a version; returns how many."""
@@ -253,7 +274,7 @@ class Transaction:
             )
         }
         fetched = {row.filename: relpath for relpath, row in old.items() if row.cached}
-        changed = False
+        new_or_changed: list[ReleaseFile] = []
         for file in files:
             kept = fetched.get(file.filename)
             if kept is not None and kept != file.relpath:
@@ -271,8 +292,9 @@ class Transaction:
                     size=row.size,
                     core_metadata_sha256=file.core_metadata_sha256 or row.core_metadata_sha256,
                 )
-            self.put_file(index.id, file)
-            changed = True
+            new_or_changed.append(file)
+        self.put_files(index.id, new_or_changed)
+        changed = bool(new_or_changed)
         for relpath in old:
             self.connection.execute(
                 sa.delete(_t.files).where(

@@ -7,8 +7,12 @@ bases) with ``count`` projects of one version each (name, version, summary; no f
 the way each server's operators would: an export in the server's own format, imported with
 its own command. pkgdepot gets one in docs/export-format.md's format (``pkgdepot import``),
 devpi-server a devpi export (``devpi-import``) grown from what ``devpi-export`` writes for a
-freshly initialised server. Each import is bounded (``IMPORT_TIMEOUT``); a directory is
-cached under ``workdir/startup/`` with a stamp, and reused while the stamp says the same.
+freshly initialised server. pkgdepot's can also be written straight through its storage
+layer (the default: ``pkgdepot import`` commits a transaction per few hundred rows and takes
+minutes for 100,000 projects). Each import is bounded (``IMPORT_TIMEOUT``): devpi-import
+commits one transaction per project, so devpi-server gets ``STARTUP_COUNTS``' smaller count.
+A directory is cached under ``workdir/startup/`` with a stamp and reused while the stamp says
+the same; a preparation that failed is remembered there too (``KIND-COUNT.failed``).
 Start a server on it with ``Pkgdepot(upstream, workdir, serverdir=...)`` (or ``Devpi``):
 its Endpoints' ``stage_simple`` is then bench/big's simple index (the project list).
 """
@@ -70,9 +74,32 @@ def prepare_startup_dir(
     key = json.dumps({"kind": kind, "count": count, "format": 1, "via_import": via_import})
     if stamp.exists() and stamp.read_text() == key and serverdir.exists():
         return serverdir
+    # A preparation that failed (timed out) is not tried again on every run: remove the file
+    # (or the whole directory) to try again.
+    failed = workdir.resolve() / "startup" / f"{kind}-{count}.failed"
+    if failed.exists() and failed.read_text().startswith(key + "\n"):
+        raise PrepareFailed(
+            f"an earlier run could not prepare it ({failed}):\n{failed.read_text()}"
+        )
     shutil.rmtree(here, ignore_errors=True)
     here.mkdir(parents=True)
     began = time.perf_counter()
+    try:
+        export = _prepare(kind, here, serverdir, count, via_import=via_import)
+    except PrepareFailed as error:
+        failed.write_text(f"{key}\n{error}\n")
+        raise
+    if export is not None:
+        shutil.rmtree(export)
+    (here / "seconds").write_text(f"{time.perf_counter() - began:.1f}\n")
+    stamp.write_text(key)
+    return serverdir
+
+
+def _prepare(
+    kind: str, here: Path, serverdir: Path, count: int, *, via_import: bool
+) -> Path | None:
+    """Writes ``serverdir``; returns the export it imported (to remove), if any."""
     if kind == "pkgdepot" and not via_import:
         _pkgdepot_direct(serverdir, count, here / "import.log")
         export = None
@@ -86,11 +113,7 @@ def prepare_startup_dir(
             "--root-passwd", devpi_api.ROOT_PASSWORD, export,
         ]  # fmt: skip
         _run(command, here / "import.log")
-    if export is not None:
-        shutil.rmtree(export)
-    (here / "seconds").write_text(f"{time.perf_counter() - began:.1f}\n")
-    stamp.write_text(key)
-    return serverdir
+    return export
 
 
 def _run(command: list[str | Path], log: Path) -> None:

@@ -16,7 +16,7 @@ from pkgdepot.storage.meta import MetaStore
 
 
 class Catalog:
-    """All indexes, kept in memory and reloaded when the global serial moves."""
+    """All indexes, kept in memory and reloaded after a write that changed an index."""
 
     def __init__(self, store: MetaStore) -> None:
         self._store = store
@@ -25,7 +25,7 @@ class Catalog:
         self._indexes: dict[str, Index] = {}
 
     def snapshot(self) -> dict[str, Index]:
-        serial = self._store.serial.get()
+        serial = self._store.serial.indexes_changed()
         if serial != self._serial:
             with self._lock:
                 if serial != self._serial:

@@ -64,9 +64,12 @@ class FsBlobWriter:
         if _reuse(final):
             self._tmp.unlink()
         else:
-            final.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(self._tmp, 0o644)
-            os.replace(self._tmp, final)
+            try:
+                os.replace(self._tmp, final)
+            except FileNotFoundError:  # the first blob in its folder (rarely: 65,536 of them)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self._tmp, final)
             _fsync_dir(final.parent)
         self._done = True
         return sha256

@@ -22,6 +22,12 @@ from pkgdepot.storage.snapshot import Snapshot
 from pkgdepot.storage.transaction import Transaction
 
 _t = schema
+# what a Transaction records when it writes the indexes table (delete_user deletes indexes)
+_INDEX_CHANGES = frozenset({"index", "index-deleted", "user-deleted"})
+
+
+def changes_indexes(changes: Collection[Mapping[str, Any]]) -> bool:
+    return any(change.get("what") in _INDEX_CHANGES for change in changes)
 
 
 class MetaStore:
@@ -81,7 +87,7 @@ class MetaStore:
                 )
             )
         # Only after the commit: a reader that sees the new serial must also see the new rows.
-        self.serial.advance(tx.serial)
+        self.serial.advance(tx.serial, indexes=changes_indexes(tx.changes))
 
     def close(self) -> None:
         self._reader.dispose()

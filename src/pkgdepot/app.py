@@ -185,10 +185,12 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # made now, beside serving, rather than when the first mirror request waits for it
-        tls = asyncio.get_running_loop().run_in_executor(None, tls_context)
+        # made before serving, rather than while the first mirror request waits for them
+        await asyncio.to_thread(tls_context)
+        for index in services.store.all_indexes().values():
+            if index.is_mirror:
+                services.upstreams.for_index(index)
         yield
-        await tls
         await services.upstreams.aclose()
         accesslog.LINES.flush()
 

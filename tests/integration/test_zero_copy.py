@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import signal
 import socket
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing
+from pathlib import Path
 
 import httpx
 import pytest
@@ -301,3 +304,49 @@ def test_bytes_sent_are_counted_and_logged(big: Big) -> None:
     for marker, size in (("zc-whole", len(big.data)), ("zc-range", 100), ("zc-head", 0)):
         [line] = _access_lines(big.server, marker)
         assert f' HTTP/1.1" {200 if marker != "zc-range" else 206} {size} ' in line
+
+
+def test_over_a_unix_socket_with_two_workers(
+    start_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    path = tmp_path / "s.sock"  # short: a unix socket path has at most 107 bytes
+    server = start_server(workers=2, extra_args=["--unix-socket", str(path)])
+    filename, chunks = big_wheel("unix-copy", "1.0", payload_mib=12)
+    data = b"".join(chunks())
+    sha256 = hashlib.sha256(data).hexdigest()
+    with server.client(timeout=60) as http:
+        assert http.put("/ux", json={"password": "pw"}).status_code == 201
+        assert http.put("/ux/dev", json={}, headers=basic("ux", "pw")).status_code == 200
+        body = multipart_upload(upload_fields("unix-copy", "1.0"), filename, chunks())
+        headers = {"Content-Type": MULTIPART_TYPE, **basic("ux", "pw")}
+        assert http.post("/ux/dev/", content=body, headers=headers).status_code == 200
+        url = f"/ux/dev/+f/{sha256[:3]}/{sha256[3:16]}/{filename}"
+        for _ in range(4):  # both workers, most likely
+            assert http.get(url).content == data
+        part = http.get(url, headers={"Range": f"bytes={MIB}-{3 * MIB - 1}"})
+        assert (part.status_code, part.content) == (206, data[MIB : 3 * MIB])
+
+
+def test_a_stalled_download_is_cut_off_after_the_shutdown_timeout(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server(extra_args=["--shutdown-timeout", "1"])
+    filename, chunks = big_wheel("cut-off", "1.0", payload_mib=12)
+    sha256 = hashlib.sha256(b"".join(chunks())).hexdigest()
+    with closing(Api(server.url)) as api:
+        api.create_user("cut")
+        api.create_index("cut/dev")
+        body = multipart_upload(upload_fields("cut-off", "1.0"), filename, chunks())
+        headers = {"Content-Type": MULTIPART_TYPE, **basic("cut", "secret")}
+        assert api.http.post("/cut/dev/", content=body, headers=headers).status_code == 200
+    with closing(connect(server, SMALL_BUFFER)) as sock:
+        sock.sendall(request(f"/cut/dev/+f/{sha256[:3]}/{sha256[3:16]}/{filename}"))
+        reader = Reader(sock)
+        head = reader.reply(head_only=True)
+        assert server.process is not None
+        os.kill(server.process.pid, signal.SIGTERM)
+        assert server.process.wait(timeout=60) == 0  # once the download is given up
+        received = len(reader.buffer)
+        while data := sock.recv(MIB):
+            received += len(data)
+    assert received < int(head.headers["content-length"])

@@ -62,7 +62,8 @@ class _Sender:
         while True:
             for fd, _ in self._epoll.poll():
                 if fd == self._wake:
-                    os.eventfd_read(self._wake)
+                    with contextlib.suppress(BlockingIOError):
+                        os.eventfd_read(self._wake)
                     while self._new:
                         self._send(self._new.popleft())
                     for stopped in [t for t in self._waiting.values() if t.stopped]:
@@ -71,30 +72,39 @@ class _Sender:
                     self._send(transfer)
 
     def _send(self, transfer: _Transfer) -> None:
-        """As far as the socket takes it; on to waiting for room if it takes no more."""
         try:
-            while transfer.count > 0 and not transfer.stopped:
-                sent = os.sendfile(transfer.out_fd, transfer.in_fd, transfer.offset, transfer.count)
-                if sent == 0:
-                    raise FileTooShort(f"{transfer.count} bytes missing at {transfer.offset}")
-                transfer.offset += sent
-                transfer.count -= sent
-        except BlockingIOError:
-            if transfer.out_fd not in self._waiting:  # told of each change from now on
+            complete = _send_some(transfer)
+            if not complete and transfer.out_fd not in self._waiting:
+                # told of every change from now on (edge-triggered)
                 self._epoll.register(transfer.out_fd, select.EPOLLOUT | select.EPOLLET)
                 self._waiting[transfer.out_fd] = transfer
-            return
-        except Exception as error:  # handed to the request's task
+        except Exception as error:  # raised in the request's task; this thread goes on
             self._finish(transfer, error)
             return
-        self._finish(transfer, None)
+        if complete:
+            self._finish(transfer, None)
 
     def _finish(self, transfer: _Transfer, error: Exception | None) -> None:
-        if self._waiting.pop(transfer.out_fd, None) is not None:
-            self._epoll.unregister(transfer.out_fd)
+        with contextlib.suppress(OSError):
+            if self._waiting.pop(transfer.out_fd, None) is not None:
+                self._epoll.unregister(transfer.out_fd)
         os.close(transfer.out_fd)
         os.close(transfer.in_fd)
         transfer.done(error)
+
+
+def _send_some(transfer: _Transfer) -> bool:
+    """As far as the socket takes it: whether all is sent (or the transfer stopped)."""
+    try:
+        while transfer.count > 0 and not transfer.stopped:
+            sent = os.sendfile(transfer.out_fd, transfer.in_fd, transfer.offset, transfer.count)
+            if sent == 0:
+                raise FileTooShort(f"{transfer.count} bytes missing at {transfer.offset}")
+            transfer.offset += sent
+            transfer.count -= sent
+    except BlockingIOError:
+        return False
+    return True
 
 
 _senders: Iterator[_Sender] | None = None

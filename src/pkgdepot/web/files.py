@@ -12,6 +12,7 @@ sha256) is streamed while ``mirror/files.py`` fetches it, and served from disk a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from email.utils import formatdate
@@ -96,7 +97,10 @@ class BlobResponse(FileResponse):
         headers: dict[str, str],
         ranges: Ranges | None,
     ) -> None:
-        super().__init__(path, headers=headers, media_type=media_type, stat_result=stat)
+        # Not given to Starlette, which would work out an ETag and a date again: ours are set.
+        super().__init__(path, headers=headers, media_type=media_type)
+        self.stat_result = stat
+        self.raw_headers.append((b"content-length", b"%d" % stat.st_size))
         self.size = stat.st_size
         self.ranges = ranges
 
@@ -213,7 +217,7 @@ async def _get(request: Request, area: str) -> Response:
 
 def _send_stored(request: Request, found: Found, stat: os.stat_result) -> Response:
     etag = f'"{found.sha256}"'
-    last_modified = formatdate(stat.st_mtime, usegmt=True)
+    last_modified = _http_date(stat.st_mtime)
     headers = {
         "ETag": etag,
         "Last-Modified": last_modified,
@@ -238,6 +242,11 @@ def _send_stored(request: Request, found: Found, stat: os.stat_result) -> Respon
             reply.headers["Content-Range"] = f"bytes */{stat.st_size}"
             return reply
     return BlobResponse(found.path, stat, found.media_type, headers, ranges)
+
+
+@functools.lru_cache(maxsize=1024)
+def _http_date(timestamp: float) -> str:
+    return formatdate(timestamp, usegmt=True)
 
 
 def _accel_redirect(found: Found, location: str, headers: dict[str, str]) -> Response:

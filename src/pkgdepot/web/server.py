@@ -1,5 +1,5 @@
 """Running the app under uvicorn: a pre-bound socket (TCP or unix), workers, logging, shutdown,
-custom reason phrases, ``PUSH``.
+custom reason phrases, ``PUSH``, files sent by the kernel.
 
 twine and devpi-client show the HTTP reason phrase of a failed upload, and ASGI has no field
 for it, so handlers put it in a private header that this protocol turns into the status line.
@@ -7,6 +7,9 @@ for it, so handlers put it in a private header that this protocol turns into the
 devpi-client pushes with the request method ``PUSH``, which the HTTP parser (llhttp) refuses as
 unknown. A request that starts with it is fed to the parser as ``POST`` and handed to the app as
 ``PUSH`` again.
+
+On plain connections (TCP or unix, no TLS) the protocol offers the ASGI zero-copy send extension
+(web/zerocopy.py): stored files then go from the page cache to the socket by ``os.sendfile``.
 """
 
 from __future__ import annotations

@@ -36,6 +36,9 @@ from benchmarks.peers.process import clean_environment
 DOWNLOAD_CONNECTIONS = 8
 INSTALL_REPEATS = 3
 COMMAND_TIMEOUT = 900
+# pip waits this long for an answer (its default, 15 s, is shorter than a fresh devpi-server
+# takes to answer its first page: it fetches the whole project list first)
+PIP_TIMEOUT = 300
 
 
 def download(bench: Bench) -> None:
@@ -77,7 +80,8 @@ def _pip_install(index_url: str, projects: tuple[str, ...], target: Path) -> flo
     env = _client_environment({"PIP_CONFIG_FILE": os.devnull})
     command = [
         sys.executable, "-m", "pip", "--isolated", "--disable-pip-version-check",
-        "--no-input", "-q", "install", "--no-cache-dir", "--target", str(target),
+        "--no-input", "-q", "--timeout", str(PIP_TIMEOUT), "install", "--no-cache-dir",
+        "--target", str(target),
         "--index-url", index_url, *projects,
     ]  # fmt: skip
     began = time.perf_counter()

@@ -38,7 +38,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="small data and short runs (a few minutes): to try the harness, not to publish",
     )
     parser.add_argument(
-        "--workdir", type=Path, default=HERE / ".work", help="generated data, venvs, servers"
+        "--workdir", type=Path, default=HERE / ".work", help="generated data and server directories"
     )
     parser.add_argument(
         "--out", type=Path, default=HERE / "results.json", help="where the JSON results go"

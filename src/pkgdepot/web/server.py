@@ -242,6 +242,7 @@ def run(sock: socket.socket, settings: Settings) -> None:
         "pkgdepot.app:create_app_from_environment",
         factory=True,
         http=ReasonPhraseProtocol,
+        ws="none",  # no websockets: their library is not even imported (2 MB)
         loop="uvloop",
         workers=settings.workers,
         log_level=settings.log_level,

@@ -63,14 +63,16 @@ def _number(value: float | None) -> str:
         return f"{value:.1f}"
     if abs(value) >= 1 or value == 0:
         return f"{value:.2f}"
-    return f"{value:.2g}"
+    return f"{value:.3g}"
 
 
 def _verdict(outcome: Outcome) -> str:
+    """e.g. ">= 10x devpi's req/s: met (12.3x)": pkgdepot's figure over the peer's, or its own
+    figure for an absolute bound."""
     mark = "met" if outcome.met else "MISSED"
-    if outcome.peer is None:
-        return f"{mark} ({outcome.metric} {_number(outcome.value)}, bound {outcome.bound:g})"
-    return f"{mark} (x{SHORT[outcome.peer]} {outcome.value:.2f}, need {outcome.bound:.2f})"
+    short = outcome.target.split(": ", 1)[-1]
+    figure = _number(outcome.plain) + ("x" if outcome.peer else "")
+    return f"{short}: {mark} ({figure})"
 
 
 def table(all_rows: list[Row]) -> str:

@@ -16,9 +16,10 @@ from types import FrameType
 import httpx
 
 from benchmarks import report
-from benchmarks.checks import TIMEOUT
+from benchmarks.checks import TIMEOUT, get
 from benchmarks.context import CEILING, Bench, ServerFactory, Subject
 from benchmarks.lineup import SERVERS, factory_for
+from benchmarks.load import self_check
 from benchmarks.memory import Sampler
 from benchmarks.model import Upstream
 from benchmarks.upstream import served
@@ -57,6 +58,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _scratch(workdir: Path) -> Path:
+    path = workdir / "run"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
@@ -80,6 +87,8 @@ def run(args: argparse.Namespace, factory_for: Callable[[Upstream, Path], Server
         client = stack.enter_context(
             httpx.Client(timeout=TIMEOUT, headers=identity, trust_env=False)
         )
+        page = f"{upstream.url}{upstream.small_page_project}/"
+        self_check(page, get(client, page).content, _scratch(workdir))
         subjects = []
         notes = []
         for name in names:

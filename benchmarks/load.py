@@ -135,3 +135,16 @@ def load_download(url: str, size: int, *, connections: int, duration: float) -> 
     missing = result.requests * size - result.bytes
     short = math.ceil(missing / size) if missing > 0 else 0
     return dataclasses.replace(result, mismatches=short)
+
+
+def self_check(url: str, body: bytes, scratch: Path) -> None:
+    """The checks themselves checked: a page served with ``body`` must pass against those
+    bytes and fail against one changed byte, so a broken script cannot pass everything."""
+    good = scratch / "self-check-good.body"
+    bad = scratch / "self-check-bad.body"
+    good.write_bytes(body)
+    bad.write_bytes(body[:-1] + bytes([body[-1] ^ 1]))
+    passed = load_page(url, good, connections=1, duration=1)
+    failed = load_page(url, bad, connections=1, duration=1)
+    if passed.requests == 0 or passed.errors or failed.mismatches != failed.requests:
+        raise RuntimeError(f"wrk/page.lua does not check bodies: {passed}, {failed}")

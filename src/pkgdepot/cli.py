@@ -56,7 +56,7 @@ def _initialize(settings: Settings) -> Initialized:
 
 def _initialize_in_child(settings: Settings) -> None:
     """``_initialize`` in a forked child, so the server never holds what only initialising
-    needs: Alembic (about 8 MB, imported for a migration) and the 12 MiB that hashing root's
+    needs: Alembic (about 8 MB, imported for a migration) and the 7 MiB that hashing root's
     password takes for a moment. The child exits with the status ``init`` would."""
     sys.stdout.flush()
     sys.stderr.flush()

@@ -46,6 +46,7 @@ from pkgdepot.web.mirroring import MirrorChains
 from pkgdepot.web.observe import Observe
 from pkgdepot.web.outside import OutsideUrl
 from pkgdepot.web.routes import build_routes
+from pkgdepot.web.server import one_malloc_arena
 from pkgdepot.web.simple import SimpleViews
 
 SETTINGS_VARIABLE = "PKGDEPOT_SETTINGS_JSON"  # hands the settings to worker processes
@@ -225,6 +226,7 @@ def create_app(settings: Settings) -> Starlette:
 
 def create_app_from_environment() -> Starlette:
     """Factory for worker processes: the parent passes its settings in the environment."""
+    one_malloc_arena()
     raw = os.environ.get(SETTINGS_VARIABLE)
     values = json.loads(raw) if raw else {}
     return create_app(load_settings(values, environ={}))

@@ -21,6 +21,7 @@ def _fragments(file: ReleaseFile) -> dict[str, str | None]:
     return {"html_link": html_link(file), "json_link": json_link(file)}
 
 
+PUT_BATCH = 250
 _DELETE_FILE = sa.delete(_t.files).where(
     _t.files.c.index_id == sa.bindparam("row_index_id"),
     _t.files.c.relpath == sa.bindparam("row_relpath"),
@@ -202,9 +203,12 @@ class Transaction:
 
     def put_files(self, index_id: int, files: Sequence[ReleaseFile]) -> None:
         """Store ``files`` on the index, replacing rows of the same relpath: three statements
-        for any number of files (a mirror's page may bring thousands at once)."""
-        if not files:
-            return
+        per batch of files (a mirror's page may bring thousands at once; batches keep the
+        statements' parameters, which take far more memory than the files, small)."""
+        for start in range(0, len(files), PUT_BATCH):
+            self._put_batch(index_id, files[start : start + PUT_BATCH])
+
+    def _put_batch(self, index_id: int, files: Sequence[ReleaseFile]) -> None:
         rows = [{"row_index_id": index_id, "row_relpath": file.relpath} for file in files]
         self.connection.execute(_DELETE_FILE, rows)
         self.connection.execute(

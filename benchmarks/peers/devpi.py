@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 from benchmarks.model import Endpoints, Upstream
 from benchmarks.peers import devpi_api
-from benchmarks.peers.process import ServerProcess, clean_environment, free_port
+from benchmarks.peers.process import ServerProcess, Supervised, clean_environment, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DEVPI_BIN = REPO / ".venv-devpi" / "bin"
@@ -26,7 +25,7 @@ def devpi_init(serverdir: Path, log: Path) -> None:
         )  # fmt: skip
 
 
-class Devpi:
+class Devpi(Supervised):
     """``devpi-server --host 127.0.0.1 --port P --serverdir D``, otherwise its defaults
     (threads, mirror cache expiry, ``mirror_use_external_urls`` off: files are fetched and
     served by devpi-server itself). On every start root/pypi's ``mirror_url`` is set (as root,
@@ -63,28 +62,4 @@ class Devpi:
         if not self.prepared and not marker.exists():
             devpi_api.set_up(base, self.upstream.stage_uploads)
             marker.touch()
-        return self.endpoints(base)
-
-    def endpoints(self, base: str) -> Endpoints:
-        private = not self.prepared
-        return Endpoints(
-            base=base,
-            mirror_simple=f"{base}/root/pypi/+simple/",
-            stage_simple=f"{base}/{devpi_api.STAGE if private else devpi_api.BIG}/+simple/",
-            upload_url=f"{base}/{devpi_api.UPLOADS}/" if private else None,
-            upload_auth=(devpi_api.USER, devpi_api.PASSWORD) if private else None,
-            upload_simple=f"{base}/{devpi_api.UPLOADS}/+simple/" if private else None,
-        )
-
-    def pids(self) -> list[int]:
-        return self._process.pids() if self._process else []
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-
-    def reset(self) -> None:
-        self.stop()
-        if not self.prepared:
-            shutil.rmtree(self.here, ignore_errors=True)
+        return devpi_api.endpoints(base, prepared=self.prepared)

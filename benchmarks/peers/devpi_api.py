@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from benchmarks.model import Endpoints
+
 USER = "bench"
 PASSWORD = "bench-secret"  # noqa: S105 - a throwaway account on a server on 127.0.0.1
 ROOT_PASSWORD = "root-secret"  # noqa: S105 - likewise
@@ -90,3 +92,17 @@ def set_up(base: str, stage_uploads: Path | None) -> None:
         api.create_index(UPLOADS, {"type": "stage", "bases": [], "volatile": True}, auth)
         for file in sorted(stage_uploads.iterdir()) if stage_uploads else []:
             api.upload(STAGE, file, USER, PASSWORD)
+
+
+def endpoints(base: str, *, prepared: bool) -> Endpoints:
+    """Where pkgdepot and devpi-server, which share the API, have the benchmark's indexes;
+    on a prepared start-up directory only its index of many projects (``BIG``)."""
+    private = not prepared
+    return Endpoints(
+        base=base,
+        mirror_simple=f"{base}/root/pypi/+simple/",
+        stage_simple=f"{base}/{STAGE if private else BIG}/+simple/",
+        upload_url=f"{base}/{UPLOADS}/" if private else None,
+        upload_auth=(USER, PASSWORD) if private else None,
+        upload_simple=f"{base}/{UPLOADS}/+simple/" if private else None,
+    )

@@ -14,7 +14,7 @@ import signal
 from pathlib import Path
 
 from benchmarks.model import Endpoints, Upstream
-from benchmarks.peers.process import ServerProcess, free_port
+from benchmarks.peers.process import ServerProcess, Supervised, free_port
 
 NGINX = Path("/usr/sbin/nginx")
 
@@ -68,7 +68,7 @@ def start_nginx(
     return base, process
 
 
-class NginxStatic:
+class NginxStatic(Supervised):
     """The ceiling: nginx (one worker per core, as ``worker_processes auto``) serving the
     upstream's static tree itself.
 
@@ -81,6 +81,11 @@ class NginxStatic:
     """
 
     name = "nginx"
+
+    stop_signal = signal.SIGQUIT  # nginx's graceful shutdown
+
+    def reset(self) -> None:
+        self.stop()  # nothing to forget: nginx keeps no state
 
     def __init__(self, upstream: Upstream, workdir: Path) -> None:
         self.upstream = upstream
@@ -99,15 +104,3 @@ class NginxStatic:
             upload_auth=None,
             upload_simple=None,
         )
-
-    def pids(self) -> list[int]:
-        return self._process.pids() if self._process else []
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop(graceful=signal.SIGQUIT)
-            self._process = None
-
-    def reset(self) -> None:
-        """Nothing to forget: nginx keeps no state."""
-        self.stop()

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from benchmarks.model import Endpoints, Upstream
 from benchmarks.peers import devpi_api
-from benchmarks.peers.process import ServerProcess, free_port
+from benchmarks.peers.process import ServerProcess, Supervised, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PKGDEPOT = REPO / ".venv" / "bin" / "pkgdepot"
 
 
-class Pkgdepot:
+class Pkgdepot(Supervised):
     """``pkgdepot serve`` on 127.0.0.1 with default settings (workers, logging, caches) but
     its server directory, address, ``--mirror-url`` (the upstream) and root's password.
 
@@ -51,29 +50,4 @@ class Pkgdepot:
         if not self.prepared and not marker.exists():
             devpi_api.set_up(base, self.upstream.stage_uploads)
             marker.touch()
-        return self.endpoints(base)
-
-    def endpoints(self, base: str) -> Endpoints:
-        private = not self.prepared
-        return Endpoints(
-            base=base,
-            mirror_simple=f"{base}/root/pypi/+simple/",
-            stage_simple=f"{base}/{devpi_api.STAGE if private else devpi_api.BIG}/+simple/",
-            upload_url=f"{base}/{devpi_api.UPLOADS}/" if private else None,
-            upload_auth=(devpi_api.USER, devpi_api.PASSWORD) if private else None,
-            upload_simple=f"{base}/{devpi_api.UPLOADS}/+simple/" if private else None,
-        )
-
-    def pids(self) -> list[int]:
-        return self._process.pids() if self._process else []
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-
-    def reset(self) -> None:
-        """Stop, and forget the server directory: the next ``start`` is a fresh server."""
-        self.stop()
-        if not self.prepared:
-            shutil.rmtree(self.here, ignore_errors=True)
+        return devpi_api.endpoints(base, prepared=self.prepared)

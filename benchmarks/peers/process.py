@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -154,3 +155,27 @@ def _group_alive(group: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+class Supervised:
+    """``pids``, ``stop`` and ``reset`` of a server under test run as one ``ServerProcess``
+    with its files in ``here``: ``reset`` stops it and forgets them (all but a prepared
+    server directory), so the next ``start`` is a fresh server."""
+
+    here: Path
+    prepared = False
+    stop_signal = signal.SIGTERM
+    _process: ServerProcess | None = None
+
+    def pids(self) -> list[int]:
+        return self._process.pids() if self._process else []
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop(graceful=self.stop_signal)
+            self._process = None
+
+    def reset(self) -> None:
+        self.stop()
+        if not self.prepared:
+            shutil.rmtree(self.here, ignore_errors=True)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from benchmarks.model import Endpoints, Upstream
-from benchmarks.peers.process import ServerProcess, clean_environment, free_port
+from benchmarks.peers.process import ServerProcess, Supervised, clean_environment, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / "benchmarks" / ".work" / "venv-proxpi"
 VERSION = "1.3.1"
 
 
-class Proxpi:
+class Proxpi(Supervised):
     """gunicorn with the options of proxpi's Dockerfile: ``--preload``, its access log and
     logger class, one worker process with 2 threads (``--threads 2``, the image's default
     command; its README: the index cache lives in memory and is not shared between processes,
@@ -61,16 +60,3 @@ class Proxpi:
             upload_auth=None,
             upload_simple=None,
         )
-
-    def pids(self) -> list[int]:
-        return self._process.pids() if self._process else []
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-
-    def reset(self) -> None:
-        """Stop and forget the file cache (the index cache is in memory: gone with it)."""
-        self.stop()
-        shutil.rmtree(self.here, ignore_errors=True)

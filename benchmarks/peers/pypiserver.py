@@ -8,7 +8,7 @@ from pathlib import Path
 
 from benchmarks.model import Endpoints, Upstream
 from benchmarks.peers import devpi_api
-from benchmarks.peers.process import ServerProcess, clean_environment, free_port
+from benchmarks.peers.process import ServerProcess, Supervised, clean_environment, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / "benchmarks" / ".work" / "venv-pypiserver"
@@ -24,7 +24,7 @@ worker_class = "gevent"
 """
 
 
-class Pypiserver:
+class Pypiserver(Supervised):
     """``pypi-server run --server gunicorn`` (with the image's gunicorn.conf.py: one gevent
     worker, preloaded) and ``--backend cached-dir`` (the package list cached in memory and
     refreshed by a watchdog on the directory: "pypiserver with its cache"). Uploads need a
@@ -85,16 +85,3 @@ class Pypiserver:
             upload_auth=(devpi_api.USER, devpi_api.PASSWORD),
             upload_simple=base + "/simple/",
         )
-
-    def pids(self) -> list[int]:
-        return self._process.pids() if self._process else []
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-
-    def reset(self) -> None:
-        """Stop and forget the packages (the next start has the 10 stage uploads only)."""
-        self.stop()
-        shutil.rmtree(self.here, ignore_errors=True)

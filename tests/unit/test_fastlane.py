@@ -101,7 +101,7 @@ def test_a_marked_reply_answers_the_next_same_request_without_the_app(tmp_path: 
 
 
 def test_the_reply_for_the_protocol_is_whole(tmp_path: Path) -> None:
-    serial, page, lane, replies = setup(tmp_path)
+    serial, _, lane, replies = setup(tmp_path)
     serial.advance(7)
     call(lane, scope_for())
     reply = replies.get("/u/i/+simple/p/", None)
@@ -121,9 +121,11 @@ def test_if_none_match_gets_304_from_the_kept_reply(tmp_path: Path) -> None:
     matching = call(lane, scope_for(if_none_match='"abc-h"'))
     other = call(lane, scope_for(if_none_match='"other"'))
     assert page.calls == 1
-    assert matching[0]["status"] == 304 and matching[1]["body"] == b""
+    assert matching[0]["status"] == 304
+    assert matching[1]["body"] == b""
     assert header(matching, b"content-length") is None
-    assert other[0]["status"] == 200 and other[1]["body"] == PAGE
+    assert other[0]["status"] == 200
+    assert other[1]["body"] == PAGE
 
 
 def test_a_moved_serial_sends_the_request_to_the_app(tmp_path: Path) -> None:

@@ -11,50 +11,22 @@ from pathlib import Path
 import argon2
 import httpx
 
-from pkgdepot.app import open_store
-from pkgdepot.domain.models import User
-from pkgdepot.serverdir import ServerDir
+from tests.support.accounts import STAMP, authstatus, server_with_hashes, stored_hash
 from tests.support.client import basic, devpi_auth
 from tests.support.server import ROOT_PASSWORD, ServerProcess
 
 OURS = "$argon2id$v=19$m=7168,t=5,p=1$"
 OLD_DEFAULT = "$argon2id$v=19$m=65536,t=3,p=4$"
-STAMP = "2020-01-01T00:00:00Z"
-
-
-def _stored_hash(serverdir: Path, name: str) -> str:
-    store = open_store(ServerDir(serverdir))
-    try:
-        user = store.get_user(name)
-        assert user is not None
-        assert user.pwhash is not None
-        return user.pwhash
-    finally:
-        store.close()
 
 
 def _server_with_old_hashes(
     start_server: Callable[..., ServerProcess], serverdir: Path, users: dict[str, str]
 ) -> ServerProcess:
-    start_server(serverdir=serverdir).stop()  # an initialised server directory
-    store = open_store(ServerDir(serverdir))
     old = argon2.PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4)
-    try:
-        with store.transaction("root") as tx:
-            for name, password in users.items():
-                tx.put_user(User(name, old.hash(password), {}, STAMP, STAMP))
-    finally:
-        store.close()
-    for name in users:
-        assert _stored_hash(serverdir, name).startswith(OLD_DEFAULT)
-    return start_server(serverdir=serverdir)
-
-
-def _authstatus(server: ServerProcess, headers: dict[str, str]) -> list[object]:
-    reply = httpx.get(server.url + "/+api", headers={"Accept": "application/json", **headers})
-    assert reply.status_code == 200, reply.text
-    status: list[object] = reply.json()["result"]["authstatus"]
-    return status
+    hashes = {name: old.hash(password) for name, password in users.items()}
+    for pwhash in hashes.values():
+        assert pwhash.startswith(OLD_DEFAULT)
+    return server_with_hashes(start_server, serverdir, hashes)
 
 
 def test_new_hashes_have_the_lower_memory_parameters(
@@ -62,19 +34,19 @@ def test_new_hashes_have_the_lower_memory_parameters(
 ) -> None:
     serverdir = tmp_path / "server"
     server = start_server(serverdir=serverdir)
-    root_hash = _stored_hash(serverdir, "root")  # made by init
+    root_hash = stored_hash(serverdir, "root")  # made by init
     assert root_hash.startswith(OURS)
     created = httpx.put(
         server.url + "/erin", json={"password": "erin-pw"}, headers=basic("root", ROOT_PASSWORD)
     )
     assert created.status_code == 201, created.text
-    erin = _stored_hash(serverdir, "erin")
+    erin = stored_hash(serverdir, "erin")
     assert erin.startswith(OURS)
     assert argon2.PasswordHasher().verify(erin, "erin-pw")
     reply = httpx.post(server.url + "/+login", json={"user": "erin", "password": "erin-pw"})
     assert reply.status_code == 200, reply.text
-    assert _stored_hash(serverdir, "erin") == erin  # already ours: not hashed again
-    assert _stored_hash(serverdir, "root") == root_hash
+    assert stored_hash(serverdir, "erin") == erin  # already ours: not hashed again
+    assert stored_hash(serverdir, "root") == root_hash
 
 
 def test_login_with_an_old_64_mib_hash_works_and_rehashes_it(
@@ -82,24 +54,24 @@ def test_login_with_an_old_64_mib_hash_works_and_rehashes_it(
 ) -> None:
     serverdir = tmp_path / "server"
     server = _server_with_old_hashes(start_server, serverdir, {"carol": "old-pw"})
-    old = _stored_hash(serverdir, "carol")
+    old = stored_hash(serverdir, "carol")
 
     wrong = httpx.post(server.url + "/+login", json={"user": "carol", "password": "old-pw!"})
     assert wrong.status_code == 401
     assert wrong.json()["message"] == "user 'carol' could not be authenticated"
-    assert _stored_hash(serverdir, "carol") == old  # a failed login changes nothing
+    assert stored_hash(serverdir, "carol") == old  # a failed login changes nothing
 
     reply = httpx.post(server.url + "/+login", json={"user": "carol", "password": "old-pw"})
     assert reply.status_code == 200, reply.text
     token = reply.json()["result"]["password"]
-    new = _stored_hash(serverdir, "carol")
+    new = stored_hash(serverdir, "carol")
     assert new.startswith(OURS)
     assert argon2.PasswordHasher().verify(new, "old-pw")
     # the token issued at that login belongs to the new hash, so it works
-    assert _authstatus(server, devpi_auth("carol", token)) == ["ok", "carol", []]
+    assert authstatus(server, devpi_auth("carol", token)) == ["ok", "carol", []]
     again = httpx.post(server.url + "/+login", json={"user": "carol", "password": "old-pw"})
     assert again.status_code == 200
-    assert _stored_hash(serverdir, "carol") == new  # only the first login re-hashes
+    assert stored_hash(serverdir, "carol") == new  # only the first login re-hashes
     user = httpx.get(server.url + "/carol", headers={"Accept": "application/json"}).json()
     assert user["result"]["modified"] == STAMP  # a new hash is no change of the user's
 
@@ -109,11 +81,11 @@ def test_basic_auth_with_an_old_hash_works_and_rehashes_it(
 ) -> None:
     serverdir = tmp_path / "server"
     server = _server_with_old_hashes(start_server, serverdir, {"dave": "dave-pw"})
-    old = _stored_hash(serverdir, "dave")
-    assert _authstatus(server, basic("dave", "wrong")) == ["noauth", "", []]
-    assert _stored_hash(serverdir, "dave") == old
-    assert _authstatus(server, basic("dave", "dave-pw")) == ["ok", "dave", []]
-    new = _stored_hash(serverdir, "dave")
+    old = stored_hash(serverdir, "dave")
+    assert authstatus(server, basic("dave", "wrong")) == ["noauth", "", []]
+    assert stored_hash(serverdir, "dave") == old
+    assert authstatus(server, basic("dave", "dave-pw")) == ["ok", "dave", []]
+    new = stored_hash(serverdir, "dave")
     assert new.startswith(OURS)
-    assert _authstatus(server, basic("dave", "dave-pw")) == ["ok", "dave", []]
-    assert _stored_hash(serverdir, "dave") == new
+    assert authstatus(server, basic("dave", "dave-pw")) == ["ok", "dave", []]
+    assert stored_hash(serverdir, "dave") == new

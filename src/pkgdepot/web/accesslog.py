@@ -31,8 +31,6 @@ import orjson
 from starlette.types import Scope
 
 ACCESS = logging.getLogger("pkgdepot.access")
-FIELDS = "access_fields"  # the LogRecord attribute holding an access line's fields
-TEXT_FORMAT = "%(asctime)s %(message)s"
 DELAY = 0.5  # seconds a line may wait to be written with others
 WRITE_SIZE = select.PIPE_BUF  # writes of this size or less to a pipe are never split
 
@@ -166,8 +164,9 @@ def _iso_time(created: float) -> str:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, then the message or an access line's
-    fields, and the traceback of an exception."""
+    """One JSON object per line, for the server's log lines (access lines are written by
+    ``log_request`` with the same time, level and logger keys): time, level, logger, the
+    message, and the traceback of an exception."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -175,11 +174,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
         }
-        fields = getattr(record, FIELDS, None)
-        if fields is not None:
-            entry.update(fields)
-        else:
-            entry["message"] = record.getMessage()
+        entry["message"] = record.getMessage()
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry).decode()

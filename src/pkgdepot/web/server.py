@@ -35,7 +35,6 @@ from uvicorn.supervisors import Multiprocess
 
 from pkgdepot.config import Settings
 from pkgdepot.web import metrics
-from pkgdepot.web.accesslog import TEXT_FORMAT
 from pkgdepot.web.direct import DirectPages
 from pkgdepot.web.responses import REASON_HEADER
 from pkgdepot.web.sendfile import AVAILABLE as ZERO_COPY_AVAILABLE
@@ -175,22 +174,17 @@ def remove_socket_file(path: Path, bound: tuple[int, int]) -> None:
 
 
 def logging_config(log_level: str, log_format: str = "text") -> dict[str, Any]:
-    """uvicorn's logging, pkgdepot's loggers on stderr at the same level, and the access log
-    (``pkgdepot.access``) on stdout; with ``log_format`` json, every line is a JSON object."""
+    """uvicorn's logging and pkgdepot's loggers on stderr at the same level; with
+    ``log_format`` json, every line is a JSON object. The access log's level is set here too;
+    its lines go to stdout through ``web/accesslog.py``'s own writer."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     level = log_level.upper()
-    config["formatters"]["pkgdepot_access"] = {"format": TEXT_FORMAT}
     if log_format == "json":
         json_formatter = {"()": "pkgdepot.web.accesslog.JsonFormatter"}
         config["formatters"] = {name: dict(json_formatter) for name in config["formatters"]}
-    config["handlers"]["pkgdepot_access"] = {
-        "formatter": "pkgdepot_access",
-        "class": "logging.StreamHandler",
-        "stream": "ext://sys.stdout",
-    }
     config["loggers"]["pkgdepot"] = {"handlers": ["default"], "level": level, "propagate": False}
     config["loggers"]["pkgdepot.access"] = {
-        "handlers": ["pkgdepot_access"],
+        "handlers": [],
         "level": level,
         "propagate": False,
     }

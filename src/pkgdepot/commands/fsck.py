@@ -20,6 +20,7 @@ import click
 from pkgdepot.commands.options import check_schema, initialized, load, server_options
 
 if TYPE_CHECKING:  # imported when the command runs: every other command starts faster
+    from pkgdepot.service.config_check import ConfigProblem
     from pkgdepot.service.container import Services
     from pkgdepot.service.integrity import Advance, Checker, Damage, Leftover, Report
     from pkgdepot.service.integrity_repair import Outcome
@@ -121,6 +122,17 @@ def _print_outcome(outcome: Outcome) -> None:
         click.echo(said[result].format(f"{reference.index}  {reference.relpath}"))
 
 
+def _print_config_problems(problems: list[ConfigProblem], repaired: bool) -> None:
+    word = "RESET   " if repaired else "CONFIG  "
+    for problem in problems:
+        click.echo(f"{word} {problem.owner}: {problem.why}")
+    if problems and not repaired:
+        click.echo(
+            f"{count(len(problems), 'stored setting')} fail validation (ignored when "
+            "answering); --repair resets them to their defaults."
+        )
+
+
 def _repair(services: Services, quarantine: Path, report: Report) -> list[Outcome]:
     from pkgdepot.service.integrity_repair import Repairer
 
@@ -164,7 +176,8 @@ def _remove(checker: Checker, report: Report) -> None:
     "--repair",
     is_flag=True,
     help="fetch damaged mirror files again (or mark them not cached), re-extract wheel "
-    "metadata, and move corrupt blobs to SERVERDIR/+quarantine",
+    "metadata, move corrupt blobs to SERVERDIR/+quarantine, and reset stored settings that "
+    "fail validation to their defaults",
 )
 @click.option(
     "--remove-orphans",
@@ -179,13 +192,16 @@ def fsck(
     repair: bool,
     remove_orphans: bool,
 ) -> None:
-    """Check every stored file against its sha256.
+    """Check every stored file against its sha256, and every user's and index's settings
+    against today's rules.
 
-    Missing and corrupt files are listed with their index and path; the exit status is 1 if
-    there are any (with --repair: if any could not be repaired). Only reads, unless --repair
-    or --remove-orphans is given; safe while the server runs.
+    Missing and corrupt files are listed with their index and path, refused settings with
+    their user or index; the exit status is 1 if there are any (with --repair: if any could
+    not be repaired). Only reads, unless --repair or --remove-orphans is given; safe while
+    the server runs.
     """
     from pkgdepot.app import open_services
+    from pkgdepot.service import config_check
     from pkgdepot.service.integrity import Checker
 
     settings = load(config_file, serverdir)
@@ -199,6 +215,8 @@ def fsck(
             checker.verify(plan, advance)
         report = checker.report(plan)
         _print_report(report, remove_orphans)
+        settings_problems = (config_check.reset if repair else config_check.find)(services.store)
+        _print_config_problems(settings_problems, repaired=repair)
         outcomes = _repair(services, directory.quarantine, report) if repair else []
         for outcome in outcomes:
             _print_outcome(outcome)
@@ -208,7 +226,9 @@ def fsck(
         services.store.close()
     damaged = len(report.damage)
     if not damaged:
-        click.echo("No damage found.")
+        if settings_problems and not repair:
+            sys.exit(1)
+        click.echo("No damaged files." if settings_problems else "No damage found.")
         return
     if repair:
         left = sum(not outcome.repaired for outcome in outcomes)

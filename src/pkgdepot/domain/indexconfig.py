@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
+
+from pkgdepot.domain import bodies
 from pkgdepot.domain.models import ANONYMOUS
 from pkgdepot.domain.names import (
     check_user_or_index_name,
     normalize_project,
-    short_list,
     short_repr,
 )
 from pkgdepot.domain.permissions import principal
@@ -47,6 +48,11 @@ BOOL_KEYS = (
 KNOWN_TYPES = tuple(DEFAULTS)
 MAX_CACHE_EXPIRY = 10 * 365 * 24 * 3600
 PASSWORD_MASK = "***"  # noqa: S105 (what replies show instead of a password)
+UNEXPECTED_KEYS = "indexconfig got unexpected keys"
+TYPE_FIXED = "the 'type' of an index can't be changed"
+# Where a mirror whose stored mirror_url was unusable points instead: a name that never
+# resolves (RFC 6761), so the mirror serves what it has cached and says its upstream fails.
+UNUSABLE_MIRROR_URL = "http://mirror-url-needs-fixing.invalid/"
 
 
 def _as_bool(key: str, value: object) -> bool:
@@ -148,11 +154,14 @@ def _defaults(index_type: object) -> dict[str, Any]:
     return DEFAULTS[str(index_type)]
 
 
-def _check_keys(index_type: object, keys: Sequence[str]) -> None:
-    defaults = _defaults(index_type)
-    unknown = sorted(k for k in keys if k not in defaults and k not in FREE_KEYS)
-    if unknown:
-        raise InvalidInput(f"indexconfig got unexpected keys: {short_list(unknown)}")
+def _schema(index_type: object) -> type[bodies.IndexFields]:
+    _defaults(index_type)
+    return bodies.INDEX_CONFIGS[str(index_type)]
+
+
+def _given(index_type: object, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys a body sets, checked against the schema of its index type."""
+    return bodies.validate(_schema(index_type), body, UNEXPECTED_KEYS).given()
 
 
 def _remove(config: dict[str, Any], key: str) -> None:
@@ -163,16 +172,43 @@ def _remove(config: dict[str, Any], key: str) -> None:
 
 def new_index_config(owner: str, given: Mapping[str, Any]) -> dict[str, Any]:
     index_type = given.get("type", "stage")
-    _check_keys(index_type, list(given))
-    config: dict[str, Any] = copy.deepcopy(_defaults(index_type))
+    checked = _given(index_type, given)
+    config = {k: list(v) if isinstance(v, list) else v for k, v in _defaults(index_type).items()}
     if index_type == "stage":
         config["acl_upload"] = [owner]
-    for key, value in given.items():
+    for key, value in checked.items():
         if value is not None:  # null means "not given": the default stays
             config[key] = _coerce(key, value)
     if index_type == "mirror" and not config["mirror_url"]:
         raise InvalidInput("a mirror index needs a mirror_url")
     return config
+
+
+def stored_problems(index_type: str, config: Mapping[str, Any]) -> dict[str, str]:
+    """The stored settings today's rules refuse, each with why (stored before a rule existed,
+    or written to the database by other means)."""
+    problems = bodies.invalid_fields(_schema(index_type), config)
+    for key, value in config.items():
+        if key in problems or key == "type":
+            continue
+        try:
+            _coerce(key, value)
+        except InvalidInput as error:
+            problems[key] = error.message
+    return problems
+
+
+def without_problems(owner: str, index_type: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with every setting ``stored_problems`` names reset to its default (or, for a
+    free key, removed)."""
+    problems = stored_problems(index_type, config)
+    kept = {k: v for k, v in config.items() if k not in problems}
+    required = {"mirror_url": UNUSABLE_MIRROR_URL} if index_type == "mirror" else {}
+    defaults = new_index_config(owner, {"type": index_type, **required})
+    for key in problems:
+        if key in defaults and key != "type":
+            kept[key] = defaults[key]
+    return kept
 
 
 def _parse_operation(item: str) -> tuple[str, str, str]:
@@ -187,17 +223,21 @@ def _parse_operation(item: str) -> tuple[str, str, str]:
 
 def apply_operations(old: Mapping[str, Any], items: Sequence[object]) -> dict[str, Any]:
     """devpi-client's list form of PATCH: ``key=value``, ``key+=value``, ``key-=value``."""
-    config = copy.deepcopy(dict(old))
+    config = dict(old)
+    index_type = config.get("type", "stage")
     for item in items:
         if not isinstance(item, str):
             raise InvalidInput(f"PATCH list items must be strings, not {short_repr(item)}")
         key, op, value = _parse_operation(item)
-        _check_keys(config.get("type", "stage"), [key])
+        if key == "type" and value != index_type:
+            raise InvalidInput(TYPE_FIXED)
+        if op == "-=" and value == "":
+            _given(index_type, {key: None})
+            _remove(config, key)
+            continue
+        _given(index_type, {key: value})
         if op == "=":
             config[key] = _coerce(key, value)
-            continue
-        if op == "-=" and value == "":
-            _remove(config, key)
             continue
         if key not in LIST_KEYS:
             raise InvalidInput(f"the {key!r} setting is not a list; use {key}=value")
@@ -221,24 +261,27 @@ def apply_operations(old: Mapping[str, Any], items: Sequence[object]) -> dict[st
 def apply_patch(old: Mapping[str, Any], patch: object) -> dict[str, Any]:
     """PATCH body: a dict of keys to set, an ``indexconfig`` envelope, or a list of operations."""
     if isinstance(patch, list):
-        new = apply_operations(old, patch)
+        try:
+            operations = msgspec.convert(patch, bodies.Operations)
+        except msgspec.ValidationError as error:
+            raise InvalidInput(f"PATCH list: {str(error)[:1].lower()}{str(error)[1:]}") from None
+        new = apply_operations(old, operations)
     elif isinstance(patch, dict):
         if patch.get("type") == "indexconfig" and isinstance(patch.get("result"), dict):
             patch = patch["result"]
             assert isinstance(patch, dict)
         shown_only = {"projects"}
         given = {k: v for k, v in patch.items() if k not in shown_only}
-        _check_keys(old.get("type", "stage"), list(given))
-        new = copy.deepcopy(dict(old))
-        for key, value in given.items():
+        if given.get("type", old.get("type")) != old.get("type"):
+            raise InvalidInput(TYPE_FIXED)
+        new = dict(old)
+        for key, value in _given(old.get("type", "stage"), given).items():
             if value is None:
                 _remove(new, key)  # devpi: an empty value removes a free key
             else:
                 new[key] = _coerce(key, value)
     else:
         raise InvalidInput("PATCH body must be a JSON object or a list of key=value strings")
-    if new.get("type") != old.get("type"):
-        raise InvalidInput("the 'type' of an index can't be changed")
     old_url = old.get("mirror_url")
     if isinstance(old_url, str) and new.get("mirror_url") == shown_mirror_url(old_url):
         new["mirror_url"] = old_url  # the reply's form of the URL: the password stays

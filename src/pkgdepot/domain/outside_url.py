@@ -31,7 +31,10 @@ class Outside:
 
 def parse_outside_url(value: str) -> Outside:
     """The parts of an outside URL; ``BadOutsideUrl`` says what is wrong with it."""
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # an unclosed "[" of an IPv6 address
+        raise BadOutsideUrl(f"is not a URL: {value!r:.200}") from None
     if parts.scheme not in DEFAULT_PORTS:
         raise BadOutsideUrl(f"must be an http or https URL, not {value!r:.200}")
     if not NETLOC.fullmatch(parts.netloc):

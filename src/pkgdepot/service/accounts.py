@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
+from pkgdepot.domain import bodies
 from pkgdepot.domain.models import User
-from pkgdepot.domain.names import check_user_or_index_name, short_list, short_repr
+from pkgdepot.domain.names import check_user_or_index_name, short_repr
 from pkgdepot.domain.permissions import ROOT, Identity, Policy
 from pkgdepot.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from pkgdepot.service.clock import iso_seconds, now
@@ -21,7 +22,8 @@ from pkgdepot.storage.meta import MetaStore
 if TYPE_CHECKING:
     import argon2
 
-USER_KEYS = ("email", "title", "description", "custom_data")
+USER_KEYS = bodies.keys_of(bodies.UserFields)
+UNKNOWN_KEYS = "Unknown keys in user config"
 CREDENTIAL_CACHE_SECONDS = 60.0
 CREDENTIAL_CACHE_SIZE = 1024
 # devpi-server before 5.0: sha256(salt + password), kept from a devpi export until first login
@@ -55,10 +57,17 @@ def legacy_sha256_matches(pwhash: str, password: str) -> bool:
     return hmac.compare_digest(actual, digest.lower())
 
 
+def stored_problems(user: User) -> dict[str, str]:
+    """The stored fields today's rules refuse, each with why."""
+    return bodies.invalid_fields(bodies.UserFields, user.config)
+
+
 def user_view(user: User, indexes: Mapping[str, Any]) -> dict[str, Any]:
-    """``userconfig`` as devpi shows it: never the password hash."""
+    """``userconfig`` as devpi shows it: never the password hash, and no stored field that
+    today's rules refuse (so one user's data cannot break the answers about every user)."""
     view: dict[str, Any] = {"username": user.name}
-    view.update({k: v for k, v in user.config.items() if k in USER_KEYS})
+    problems = stored_problems(user)
+    view.update({k: v for k, v in user.config.items() if k in USER_KEYS and k not in problems})
     view.update(created=user.created, modified=user.modified, indexes=dict(indexes))
     return view
 
@@ -149,9 +158,12 @@ class Accounts:
             valid = self._check_password(user, secret)  # slow on purpose: only if no token
         return Identity(user.name) if valid else None
 
-    def login(self, username: object, password: object) -> dict[str, Any]:
-        if not isinstance(username, str) or not isinstance(password, str):
-            raise InvalidInput("login needs 'user' and 'password' strings")
+    def login(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            given = bodies.validate(bodies.Login, body, "unexpected keys")
+        except InvalidInput as error:
+            raise InvalidInput(f"login needs 'user' and 'password' strings: {error}") from None
+        username, password = given.user, given.password
         user = self._store.get_user(username)
         if user is None or not self._check_password(user, password):
             raise Unauthorized(f"user {short_repr(username)} could not be authenticated")
@@ -165,17 +177,6 @@ class Accounts:
         if user is None:
             raise NotFound(f"no user {short_repr(name)}")
         return user
-
-    def _user_fields(self, given: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
-        """The ``USER_KEYS`` a PUT or PATCH sets; ``None`` or ``""`` means remove the key."""
-        unknown = sorted(set(given) - set(allowed))
-        if unknown:
-            raise InvalidInput(f"Unknown keys in user config: {short_list(unknown)}")
-        fields = {key: given[key] for key in USER_KEYS if key in given}
-        for key in ("email", "title", "description"):
-            if fields.get(key) is not None and not isinstance(fields[key], str):
-                raise InvalidInput(f"{key} must be a string")
-        return fields
 
     @staticmethod
     def _merged(config: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,14 +192,15 @@ class Accounts:
         check_user_or_index_name(name, "user")
         if not self.policy.may_create_user(who):
             raise Forbidden("no permission to create users")
-        config = self._merged({}, self._user_fields(body, ("password", "pwhash", *USER_KEYS)))
-        password = body.get("password")
-        pwhash = body.get("pwhash")
-        if password is not None and (not isinstance(password, str) or not password):
+        given = bodies.validate(bodies.UserCreate, body, UNKNOWN_KEYS).given()
+        password = given.pop("password", None)
+        pwhash = given.pop("pwhash", None)
+        config = self._merged({}, given)
+        if password == "":
             raise InvalidInput("password must be a non-empty string")
         if password is None and pwhash is None:
             raise InvalidInput("password needs to be set")
-        if pwhash is not None and not (isinstance(pwhash, str) and pwhash.startswith("$argon2")):
+        if pwhash is not None and not pwhash.startswith("$argon2"):
             raise InvalidInput("pwhash must be an argon2 hash")
         stamp = iso_seconds(now())
         user = User(
@@ -225,14 +227,13 @@ class Accounts:
         )
         if not allowed:
             raise Forbidden(f"no permission to modify user {name!r}")
-        shown_only = ("username", "indexes", "created", "modified")  # GET output sent back
-        config = self._merged(
-            user.config, self._user_fields(body, ("password", *USER_KEYS, *shown_only))
-        )
-        password = body.get("password")
+        given = bodies.validate(bodies.UserModify, body, UNKNOWN_KEYS).given()
+        password = given.pop("password", None)
+        stored = {k: v for k, v in user.config.items() if k not in stored_problems(user)}
+        config = self._merged(stored, given)
         pwhash = user.pwhash
         if password is not None:
-            if not isinstance(password, str) or not password:
+            if not password:
                 raise InvalidInput("password must be a non-empty string")
             pwhash = self.hash_password(password)
         updated = User(name, pwhash, config, user.created, iso_seconds(now()))

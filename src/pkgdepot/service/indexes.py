@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +15,8 @@ from pkgdepot.domain.permissions import Identity, Policy
 from pkgdepot.domain.resolve import resolution_order
 from pkgdepot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from pkgdepot.storage.meta import MetaStore
+
+log = logging.getLogger("pkgdepot")
 
 
 class Catalog:
@@ -29,7 +33,8 @@ class Catalog:
         if serial != self._serial:
             with self._lock:
                 if serial != self._serial:
-                    self._indexes = self._store.all_indexes()
+                    stored = self._store.all_indexes()
+                    self._indexes = {path: _usable(i) for path, i in stored.items()}
                     self._serial = serial
         return self._indexes
 
@@ -47,6 +52,23 @@ class Catalog:
 
     def of_user(self, user: str) -> dict[str, Index]:
         return {i.name: i for i in self.snapshot().values() if i.user == user}
+
+
+def _usable(index: Index) -> Index:
+    """The index with any stored setting today's rules refuse reset, so that what one index
+    holds cannot break the answers about it or the others (``pkgdepot fsck --repair`` resets
+    them in the database)."""
+    problems = indexconfig.stored_problems(index.type, index.config)
+    if not problems:
+        return index
+    log.warning(
+        "index %s: ignoring stored settings that fail validation (%s); "
+        "'pkgdepot fsck --repair' resets them",
+        index.path,
+        ", ".join(sorted(problems)),
+    )
+    config = indexconfig.without_problems(index.user, index.type, index.config)
+    return dataclasses.replace(index, config=config)
 
 
 def index_view(index: Index) -> dict[str, Any]:

@@ -7,13 +7,12 @@ import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
+from pkgdepot.domain import bodies
 from pkgdepot.domain.models import ReleaseFile
-from pkgdepot.domain.names import check_version, normalize_project, short_list, short_repr
+from pkgdepot.domain.names import check_version, normalize_project, short_repr
 from pkgdepot.errors import InvalidInput
 
-INTERNAL_KEYS = ("targetindex",)
 EXTERNAL_KEYS = ("posturl", "username", "password", "register_project")
-KNOWN_KEYS = ("name", "version", "no_docs", "only_docs", *INTERNAL_KEYS, *EXTERNAL_KEYS)
 
 # One line of devpi's actionlog: ``[status, what, details...]``.
 Action = list[Any]
@@ -39,30 +38,14 @@ class PushOrder:
         return user, index
 
 
-def _flag(body: dict[str, object], key: str) -> bool:
-    value = body.get(key)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{key!r} must be true or false, not {short_repr(value, 40)}")
-    return value
-
-
-def _text(body: dict[str, object], key: str) -> str | None:
-    value = body.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise InvalidInput(f"{key!r} must be a string, not {short_repr(value, 40)}")
-
-
-def _target(value: object) -> str:
-    if not isinstance(value, str) or value.count("/") != 1 or not all(value.split("/")):
+def _target(value: str) -> str:
+    if value.count("/") != 1 or not all(value.split("/")):
         raise InvalidInput("targetindex not in format user/index")
     return value
 
 
-def _posturl(value: object) -> str:
-    if not isinstance(value, str):
+def _posturl(value: str | None) -> str:
+    if value is None:
         raise InvalidInput("a push needs a 'targetindex' (user/index) or a 'posturl'")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -74,30 +57,28 @@ def parse_order(body: object) -> PushOrder:
     """The push a JSON body asks for; InvalidInput (400) naming what is wrong."""
     if not isinstance(body, dict):
         raise InvalidInput("a push expects a JSON object")
-    unknown = sorted(str(key) for key in body if key not in KNOWN_KEYS)
-    if unknown:
-        raise InvalidInput(f"unknown additional options: {short_list(unknown)}")
-    name, version = body.get("name"), body.get("version")
-    if not (isinstance(name, str) and name and isinstance(version, str) and version):
+    given = bodies.validate(bodies.Push, body, "unknown additional options").given()
+    name, version = given.pop("name", None), given.pop("version", None)
+    if not (name and version):
         raise InvalidInput("no name/version specified in json")
     project, version = normalize_project(name), check_version(version)
-    no_docs, only_docs = _flag(body, "no_docs"), _flag(body, "only_docs")
+    no_docs, only_docs = bool(given.get("no_docs")), bool(given.get("only_docs"))
     if no_docs and only_docs:
         raise InvalidInput("can't use 'no_docs' and 'only_docs' together")
     order = PushOrder(name, project, version, no_docs=no_docs, only_docs=only_docs)
-    if body.get("targetindex") is not None:
-        given = [key for key in EXTERNAL_KEYS if body.get(key) is not None]
-        if given:
+    if given.get("targetindex") is not None:
+        external = [key for key in EXTERNAL_KEYS if given.get(key) is not None]
+        if external:
             raise InvalidInput(
-                f"{', '.join(given)}: only for a push to a 'posturl', not to a 'targetindex'"
+                f"{', '.join(external)}: only for a push to a 'posturl', not to a 'targetindex'"
             )
-        return dataclasses.replace(order, targetindex=_target(body["targetindex"]))
+        return dataclasses.replace(order, targetindex=_target(given["targetindex"]))
     return dataclasses.replace(
         order,
-        posturl=_posturl(body.get("posturl")),
-        username=_text(body, "username"),
-        password=_text(body, "password"),
-        register_project=_flag(body, "register_project"),
+        posturl=_posturl(given.get("posturl")),
+        username=given.get("username"),
+        password=given.get("password"),
+        register_project=bool(given.get("register_project")),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import argon2
 from packaging.utils import canonicalize_name
 
-from pkgdepot.domain import indexconfig
+from pkgdepot.domain import bodies, indexconfig
 from pkgdepot.domain.names import short_list, short_repr
 from pkgdepot.errors import InvalidInput
 from pkgdepot.service.accounts import LEGACY_SHA256_PREFIX, USER_KEYS
@@ -70,6 +70,9 @@ def user_row(name: str, record: Mapping[str, Any], warn: Warn) -> dict[str, Any]
     if unknown:
         warn(f"user {name!r}: dropped settings pkgdepot does not have: {short_list(unknown)}")
     config = {key: record[key] for key in USER_KEYS if record.get(key) not in (None, "")}
+    for key, why in sorted(bodies.invalid_fields(bodies.UserFields, config).items()):
+        warn(f"user {name!r}: dropped a setting: {why}")
+        del config[key]
     created = record.get("created") or EPOCH
     pwhash = user_pwhash(name, record, warn)
     if name == "root" and pwhash and pwhash.startswith("$argon2") and _has_empty_password(pwhash):

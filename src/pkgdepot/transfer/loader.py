@@ -14,6 +14,7 @@ from pkgdepot.domain import indexconfig
 from pkgdepot.domain.models import MirrorPageState
 from pkgdepot.domain.names import check_user_or_index_name, normalize_project
 from pkgdepot.errors import InvalidInput
+from pkgdepot.service.accounts import stored_problems
 from pkgdepot.storage.blobs import SHA256_HEX
 from pkgdepot.storage.blobs_fs import FsBlobStore
 from pkgdepot.storage.meta import MetaStore
@@ -113,6 +114,9 @@ class Loader:
             check_user_or_index_name(user.name, "user")
         except InvalidInput as error:
             raise ExportError(f"users: {error.message}") from None
+        problems = stored_problems(user)
+        if problems:
+            raise ExportError(f"users: {user.name}: {problems[min(problems)]}")
         if tx.has_user(user.name):
             raise ExportError(f"users: {user.name} is in the export twice")
         tx.put_user(user)

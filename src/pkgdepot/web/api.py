@@ -104,7 +104,7 @@ async def login(request: Request) -> Response:
     if not isinstance(body, dict):
         raise InvalidInput("login body must be a JSON object with 'user' and 'password'")
     s = services(request)
-    result = await run_in_threadpool(s.accounts.login, body.get("user"), body.get("password"))
+    result = await run_in_threadpool(s.accounts.login, body)
     return envelope("proxyauth", result, "login successful")
 
 

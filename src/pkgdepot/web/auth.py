@@ -23,8 +23,8 @@ UNREADABLE = Credentials(readable=False)
 
 def _decode_pair(value: str) -> Credentials:
     try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        decoded = base64.b64decode(value.strip().encode("ascii"), validate=True).decode("utf-8")
+    except (UnicodeEncodeError, binascii.Error, UnicodeDecodeError):  # not ASCII, not base64
         return UNREADABLE
     user, sep, secret = decoded.partition(":")
     if not sep or not user:

@@ -6,6 +6,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from pkgdepot.domain import bodies
 from pkgdepot.domain.models import Index
 from pkgdepot.domain.names import normalize_project
 from pkgdepot.errors import InvalidInput
@@ -118,6 +119,7 @@ async def version_patch(request: Request) -> Response:
     body = await json_body(request)
     if not isinstance(body, dict) or set(body) != {"yanked"}:
         raise InvalidInput('expected a JSON object {"yanked": true, false or a reason}')
-    await run_in_threadpool(s.projects.yank, who, index, project, version, body["yanked"])
-    state = "un-yanked" if body["yanked"] is False else "yanked"
+    yanked = bodies.validate(bodies.Yank, body, "unexpected keys").yanked
+    await run_in_threadpool(s.projects.yank, who, index, project, version, yanked)
+    state = "un-yanked" if yanked is False else "yanked"
     return message(f"{project} {version} {state}")

@@ -1,7 +1,10 @@
 """A real nginx, started by the test with the site ``pkgdepot gen-config`` writes, in front of
 a real ``pkgdepot serve`` under the path prefix ``/pkgs``: twine uploads and pip, uv and
 devpi-client work through it, nginx sends the stored files itself (X-Accel-Redirect), keeps
-simple pages a few seconds, and every URL pkgdepot gives out points through the proxy."""
+simple pages a few seconds, and every URL pkgdepot gives out points through the proxy.
+
+Also the site as gen-config writes it by default, checked by ``nginx -t`` where Debian's nginx
+leaves it (no /var/cache/nginx)."""
 
 from __future__ import annotations
 
@@ -9,10 +12,12 @@ import contextlib
 import dataclasses
 import hashlib
 import os
+import pwd
 import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -31,6 +36,8 @@ from tests.support.server import ServerProcess
 pytestmark = pytest.mark.e2e
 
 NGINX = Path("/usr/sbin/nginx")
+DEBIAN_NGINX_USER = "www-data"  # the user directive of Debian's /etc/nginx/nginx.conf
+VAR_CACHE_NGINX = Path("/var/cache/nginx")  # nginx.org's package makes it, Debian's does not
 USER, PASSWORD = "proxied", "proxied-secret"
 STAGE = f"{USER}/dev"
 JSON = {"Accept": "application/json"}
@@ -78,27 +85,39 @@ def _start_nginx(out: Path, proxy: str) -> subprocess.Popen[bytes]:
     raise RuntimeError("nginx did not answer:\n" + (out / "nginx-error.log").read_text())
 
 
+def gen_config(out: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PKGDEPOT_")}
+    done = subprocess.run(
+        [BIN / "pkgdepot", "gen-config", "--output", out, *args],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+@contextlib.contextmanager
+def running_nginx(out: Path, proxy: str) -> Iterator[None]:
+    """nginx with the configuration gen-config wrote into ``out``, answering at ``proxy``."""
+    nginx = _start_nginx(out, proxy)
+    try:
+        yield
+    finally:
+        os.killpg(nginx.pid, signal.SIGQUIT)  # graceful shutdown
+        nginx.wait(timeout=30)
+
+
 @contextlib.contextmanager
 def nginx_in_front(server: ServerProcess, out: Path, prefix: str, *where: str) -> Iterator[str]:
     """nginx with the site gen-config writes for ``server`` (reached at ``where``, the
     host/port or unix socket flags), under ``prefix``; yields the proxy's URL."""
     port = _free_port()
     proxy = f"http://127.0.0.1:{port}{prefix}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PKGDEPOT_")}
-    subprocess.run(
-        [
-            BIN / "pkgdepot", "gen-config", "--output", out,
-            "--serverdir", server.serverdir, *where, "--outside-url", proxy,
-            "--nginx-standalone", "--nginx-listen", f"127.0.0.1:{port}",
-        ],
-        check=True, env=env, capture_output=True,
+    gen_config(
+        out, "--serverdir", server.serverdir, *where, "--outside-url", proxy,
+        "--nginx-standalone", "--nginx-listen", f"127.0.0.1:{port}",
     )  # fmt: skip
-    nginx = _start_nginx(out, proxy)
-    try:
+    with running_nginx(out, proxy):
         yield proxy
-    finally:
-        os.killpg(nginx.pid, signal.SIGQUIT)  # graceful shutdown
-        nginx.wait(timeout=30)
 
 
 def app_access_lines(server: ServerProcess, fragment: str) -> list[str]:
@@ -303,3 +322,74 @@ def test_nginx_in_front_of_the_unix_socket(tmp_path: Path) -> None:
     finally:
         server.stop()
         shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def absent(*paths: Path) -> Iterator[None]:
+    """``paths`` moved aside while the test runs, then put back; what the test made there in
+    the meantime is removed."""
+    aside = {path: path.with_name(path.name + ".pkgdepot-test-aside") for path in paths}
+    for path, moved in aside.items():
+        assert not moved.exists(), f"{moved} is left from an interrupted run: put it back"
+        if path.exists():
+            path.rename(moved)
+    try:
+        yield
+    finally:
+        for path, moved in aside.items():
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+            if moved.exists():
+                moved.rename(path)
+
+
+def minimal_main_config(directory: Path, site: Path) -> Path:
+    """A main configuration that holds ``site`` where Debian's does (in http, for its workers'
+    user), its own files (pid, error log, temporary files) kept in ``directory``."""
+    temp_paths = "".join(
+        f"    {kind}_temp_path {directory}/temp-{kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config = directory / f"main-{site.parent.name}.conf"
+    config.write_text(
+        f"user {DEBIAN_NGINX_USER};\npid {directory}/nginx.pid;\n"
+        f"error_log {directory}/nginx-error.log;\nevents {{}}\n"
+        f"http {{\n{temp_paths}    include {site};\n}}\n"
+    )
+    return config
+
+
+def nginx_t(config: Path) -> subprocess.CompletedProcess[str]:
+    error_log = config.parent / "nginx-error.log"
+    command: list[str | Path] = [NGINX, "-t", "-c", config, "-e", error_log]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_the_default_site_passes_nginx_t_without_var_cache_nginx(tmp_path: Path) -> None:
+    """Debian's nginx package makes no /var/cache/nginx, and nginx creates only the last level
+    of a cache path: the site gen-config writes by default passes ``nginx -t`` as it stands,
+    and nginx makes the cache, for its workers. With the cache where it was before, the same
+    check fails."""
+    out = tmp_path / "default"
+    written = gen_config(out)  # every nginx setting as it comes
+    site = (out / "nginx-pkgdepot.conf").read_text()
+    [cache] = re.findall(r"^proxy_cache_path (\S+) ", site, re.MULTILINE)
+    [access_log] = re.findall(r"^    access_log (\S+) pkgdepot;", site, re.MULTILINE)
+    assert "creates only the last level" not in written.stderr
+    with absent(VAR_CACHE_NGINX, Path(cache), Path(access_log)):
+        done = nginx_t(minimal_main_config(tmp_path, out / "nginx-pkgdepot.conf"))
+        assert done.returncode == 0, done.stderr
+        assert "test is successful" in done.stderr
+        assert not VAR_CACHE_NGINX.exists()
+        made = Path(cache).stat()
+        assert made.st_uid == pwd.getpwnam(DEBIAN_NGINX_USER).pw_uid
+        assert stat.S_IMODE(made.st_mode) == 0o700
+
+        old = tmp_path / "old"
+        warned = gen_config(old, "--nginx-cache-dir", "/var/cache/nginx/pkgdepot")
+        assert "create it first: mkdir -p /var/cache/nginx" in warned.stderr
+        failed = nginx_t(minimal_main_config(tmp_path, old / "nginx-pkgdepot.conf"))
+        assert failed.returncode != 0
+        assert 'mkdir() "/var/cache/nginx/pkgdepot" failed (2: No such file' in failed.stderr

@@ -35,7 +35,8 @@ NGINX_SITE = """\
 
 # Simple pages are kept a few seconds. The cache obeys pkgdepot's Cache-Control (a page
 # served stale while an upstream fails says no-cache and is never stored) and Vary: Accept,
-# and revalidates with pkgdepot's ETag.
+# and revalidates with pkgdepot's ETag. nginx creates the cache's own directory, for its
+# workers' user; the directories above it must exist.
 proxy_cache_path {{cache_dir}} levels=1:2 keys_zone=pkgdepot_pages:10m
                  max_size=1g inactive=10m use_temp_path=off;
 

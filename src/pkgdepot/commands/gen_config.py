@@ -30,6 +30,7 @@ from typing import Any
 import click
 
 from pkgdepot.commands import deploy_templates as t
+from pkgdepot.commands.nginx_checks import missing_directories
 from pkgdepot.commands.options import setting_options
 from pkgdepot.config import (
     ENV_PREFIX,
@@ -45,6 +46,9 @@ from pkgdepot.web.outside import TrustedPeers
 TMP_DIRS = (Path("/tmp"), Path("/var/tmp"))  # noqa: S108  (hidden from a PrivateTmp service)
 NOT_IN_SERVICE = frozenset({"root_password"})  # used once, by init; a secret in no unit file
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~+-]+)*")
+# nginx creates only the last level of a cache path: this one needs no folder made by hand
+# under Debian's nginx (which has no /var/cache/nginx) nor nginx.org's
+SYSTEM_CACHE_DIR = Path("/var/cache/pkgdepot-nginx")
 
 
 # what the files say
@@ -260,6 +264,11 @@ def _warn_if_proxy_untrusted(plan: Deployment) -> None:
         )
 
 
+def _check_this_machine(plan: Deployment) -> None:
+    for message in missing_directories(plan.cache_dir, plan.nginx_log_dir):
+        click.echo(message, err=True)
+
+
 def _current_user() -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
 
@@ -286,7 +295,8 @@ def _current_user() -> str:
     "--nginx-cache-dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="nginx's cache of simple pages [default: /var/cache/nginx/pkgdepot]",
+    help="nginx's cache of simple pages; nginx creates its last level, the rest must exist "
+    f"[default: {SYSTEM_CACHE_DIR}]",
 )
 @click.option(
     "--nginx-log-dir",
@@ -323,7 +333,7 @@ def gen_config(
         cache_dir = nginx_cache_dir or directory / "nginx-cache"
         nginx_logs = nginx_log_dir or directory
     else:
-        cache_dir = nginx_cache_dir or Path("/var/cache/nginx/pkgdepot")
+        cache_dir = nginx_cache_dir or SYSTEM_CACHE_DIR
         nginx_logs = nginx_log_dir or Path("/var/log/nginx")
     given = {k for k, v in values.items() if v is not None} | set(environment_values(os.environ))
     plan = Deployment(
@@ -347,3 +357,4 @@ def gen_config(
         (directory / name).write_text(content)
         click.echo(f"wrote {directory / name}")
     _warn_if_proxy_untrusted(plan)
+    _check_this_machine(plan)

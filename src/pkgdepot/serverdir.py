@@ -14,6 +14,7 @@ from pkgdepot.errors import ConfigError
 
 FORMAT = 1
 DATABASE = "db.sqlite"
+ROOT_MODE = 0o700  # the server directory itself: its owner's alone
 PRIVATE_FILES = (".pkgdepot.json", ".secret", "root-password.txt")  # see write_private
 # Everything pkgdepot itself puts in a server directory. A directory holding anything else
 # that is not (yet) marked as ours belongs to someone else and is never taken over.
@@ -92,7 +93,7 @@ class ServerDir:
     def prepare(self) -> None:
         """Create the directory tree and the secret; refuse one that holds something else."""
         try:
-            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.root.mkdir(parents=True, exist_ok=True, mode=ROOT_MODE)
             if not self.is_initialized():
                 others = sorted(p.name for p in self.root.iterdir() if p.name not in OWN_NAMES)
                 if others:

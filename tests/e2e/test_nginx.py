@@ -4,7 +4,8 @@ devpi-client work through it, nginx sends the stored files itself (X-Accel-Redir
 simple pages a few seconds, and every URL pkgdepot gives out points through the proxy.
 
 Also the site as gen-config writes it by default, checked by ``nginx -t`` where Debian's nginx
-leaves it (no /var/cache/nginx)."""
+leaves it (no /var/cache/nginx); and nginx's workers as Debian runs them (www-data), kept
+from the stored files until the commands gen-config gives are run."""
 
 from __future__ import annotations
 
@@ -393,3 +394,46 @@ def test_the_default_site_passes_nginx_t_without_var_cache_nginx(tmp_path: Path)
         failed = nginx_t(minimal_main_config(tmp_path, old / "nginx-pkgdepot.conf"))
         assert failed.returncode != 0
         assert 'mkdir() "/var/cache/nginx/pkgdepot" failed (2: No such file' in failed.stderr
+
+
+def test_nginx_sends_the_files_once_the_commands_gen_config_gives_are_run() -> None:
+    """nginx's workers as Debian's nginx runs them, and a server directory as pkgdepot makes
+    it (0700) in a directory only root may enter: gen-config names both obstacles, nginx
+    refuses the file, and after the two commands it sends it."""
+    base = Path(tempfile.mkdtemp(prefix="pkgdepot-"))  # 0700, like pytest's, but ours to open
+    server = ServerProcess(base / "server").start()
+    try:
+        port = _free_port()
+        proxy = f"http://127.0.0.1:{port}"
+        args = [
+            "--serverdir", str(server.serverdir), "--host", "127.0.0.1",
+            "--port", server.url.rsplit(":", 1)[1], "--outside-url", proxy,
+            "--nginx-standalone", "--nginx-listen", f"127.0.0.1:{port}",
+            "--nginx-user", DEBIAN_NGINX_USER,
+        ]  # fmt: skip
+        warning = gen_config(base / "out", *args).stderr
+        fixes = [line.strip() for line in warning.splitlines() if line.startswith("    ")]
+        assert fixes == [
+            f"chmod o+x {base}",
+            f"chgrp {DEBIAN_NGINX_USER} {base}/server && chmod g+x {base}/server",
+        ], warning
+        api = Api(server.url)
+        api.create_user("accel")
+        api.create_index("accel/dev")
+        name, wheel = dists.make_wheel("accel-pkg", "1.0")
+        assert api.upload("accel/dev", name, wheel, auth=("accel", "secret")).is_success
+        [link] = api.http.get("/accel/dev/accel-pkg/1.0").json()["result"]["+links"]
+        api.close()
+        url = proxy + httpx.URL(link["href"]).path
+        with running_nginx(base / "out", proxy):
+            assert httpx.get(url).status_code == 403
+            for fix in fixes:
+                subprocess.run(["sh", "-c", fix], check=True)
+            reply = httpx.get(url)
+        assert reply.status_code == 200
+        assert reply.headers["x-pkgdepot-sent-by"] == "nginx"
+        assert reply.content == wheel
+        assert "nginx's user" not in gen_config(base / "out", *args).stderr
+    finally:
+        server.stop()
+        shutil.rmtree(base)

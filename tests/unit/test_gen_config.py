@@ -7,6 +7,9 @@ from __future__ import annotations
 import configparser
 import re
 import shlex
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,8 @@ from click.testing import CliRunner, Result
 
 from pkgdepot.commands import deploy_templates as t
 from pkgdepot.commands.gen_config import gen_config, pkgdepot_command
+from pkgdepot.commands.nginx_user import worker_named
+from pkgdepot.serverdir import ServerDir
 
 FILES = {
     "nginx-pkgdepot.conf",
@@ -205,6 +210,38 @@ def test_the_default_cache_needs_no_directory_made_by_hand(tmp_path: Path) -> No
         f"warning: {tmp_path}/no does not exist here, and nginx creates only the last level "
         f"of its cache directory {tmp_path}/no/cache: create it first: mkdir -p {tmp_path}/no"
     ) in elsewhere.output
+
+
+def test_a_server_directory_nginx_cannot_enter_is_warned_about_with_the_fix() -> None:
+    base = Path(tempfile.mkdtemp()).resolve()  # pytest's own temporary directories are 0700
+    try:
+        base.chmod(0o755)
+        serverdir = base / "srv"
+        ServerDir(serverdir).prepare()
+        args = ["--serverdir", str(serverdir), "--nginx-user", "nobody"]
+        result = run(base, *args)
+        assert result.exit_code == 0, result.output
+        warning = result.output[
+            result.output.index("warning: nginx's user nobody (--nginx-user)") :
+        ]
+        nobody = worker_named("nobody")
+        assert nobody is not None
+        fix = f"chgrp {nobody.group} {serverdir} && chmod g+x {serverdir}"
+        assert warning.splitlines()[1:] == [f"  {serverdir} (drwx------ root:root):", f"    {fix}"]
+        subprocess.run(["sh", "-c", fix], check=True)
+        assert "nginx's user" not in run(base, *args).output
+    finally:
+        shutil.rmtree(base)
+
+
+def test_standalone_nginx_runs_its_workers_as_the_nginx_user(tmp_path: Path) -> None:
+    """As root (as the tests run), nginx-standalone.conf names its workers' user."""
+    nobody = worker_named("nobody")
+    assert nobody is not None
+    main = generated(tmp_path, "--nginx-standalone", "--nginx-user", "nobody")
+    assert f"\nuser nobody {nobody.group};\n" in main["nginx-standalone.conf"]
+    default = generated(tmp_path, "--nginx-standalone", "--user", "nobody")
+    assert f"\nuser nobody {nobody.group};\n" in default["nginx-standalone.conf"]
 
 
 @pytest.mark.parametrize(

@@ -30,8 +30,8 @@ NGINX_SITE = """\
 # /etc/nginx/conf.d/ (or sites-enabled/), then run `nginx -t` and reload nginx.
 #
 # nginx sends stored files itself: pkgdepot answers a download through this site with an
-# X-Accel-Redirect to the internal location below, so nginx's user must be able to read
-# {{blobs}}/ (for example through a group).
+# X-Accel-Redirect to the internal location below, so nginx's user must be able to pass
+# through every directory down to {{blobs}}/ (gen-config says what to run if not).
 
 # Simple pages are kept a few seconds. The cache obeys pkgdepot's Cache-Control (a page
 # served stale while an upstream fails says no-cache and is never stored) and Vary: Accept,

@@ -30,7 +30,8 @@ from typing import Any
 import click
 
 from pkgdepot.commands import deploy_templates as t
-from pkgdepot.commands.nginx_checks import missing_directories
+from pkgdepot.commands.nginx_checks import blob_access, missing_directories
+from pkgdepot.commands.nginx_user import NamedUser, find_nginx_user, worker_named
 from pkgdepot.commands.options import setting_options
 from pkgdepot.config import (
     ENV_PREFIX,
@@ -86,6 +87,7 @@ class Deployment:
     nginx_log_dir: Path
     log_dir: Path
     user: str
+    nginx_user: str | None  # --nginx-user
     standalone: bool
 
     @property
@@ -94,6 +96,13 @@ class Deployment:
             return grp.getgrgid(pwd.getpwnam(self.user).pw_gid).gr_name
         except KeyError:
             return self.user
+
+    def standalone_worker(self) -> tuple[str, str]:
+        """The user and group nginx-standalone.conf runs nginx's workers as, under root."""
+        if self.nginx_user is None:
+            return self.user, self.group
+        worker = worker_named(self.nginx_user)
+        return self.nginx_user, worker.group if worker else self.nginx_user
 
     @property
     def outside(self) -> Outside | None:
@@ -163,7 +172,8 @@ def standalone_values(plan: Deployment) -> dict[str, str]:
     here = plan.directory
     user_line = ""
     if os.geteuid() == 0:  # nginx's workers would run as nobody, who cannot read the blobs
-        user_line = f"user {t.nginx_word(plan.user)} {t.nginx_word(plan.group)};\n"
+        user, group = plan.standalone_worker()
+        user_line = f"user {t.nginx_word(user)} {t.nginx_word(group)};\n"
     config, error_log = here / "nginx-standalone.conf", here / "nginx-error.log"
     command = ["nginx", "-p", str(here), "-c", str(config), "-e", str(error_log)]
     temp_paths = [
@@ -264,9 +274,22 @@ def _warn_if_proxy_untrusted(plan: Deployment) -> None:
         )
 
 
+def nginx_worker(plan: Deployment) -> NamedUser | None:
+    """Who nginx's workers will run as, to check their way to the stored files."""
+    if plan.standalone and os.geteuid() != 0:
+        return NamedUser(_current_user(), None, "nginx-standalone.conf, started by you")
+    if plan.standalone:
+        return NamedUser(*plan.standalone_worker(), "the user line of nginx-standalone.conf")
+    if plan.nginx_user is not None:
+        return NamedUser(plan.nginx_user, None, "--nginx-user")
+    return find_nginx_user()
+
+
 def _check_this_machine(plan: Deployment) -> None:
-    for message in missing_directories(plan.cache_dir, plan.nginx_log_dir):
-        click.echo(message, err=True)
+    access = blob_access(plan.settings.serverdir, plan.user, nginx_worker(plan))
+    for message in [*missing_directories(plan.cache_dir, plan.nginx_log_dir), access]:
+        if message is not None:
+            click.echo(message, err=True)
 
 
 def _current_user() -> str:
@@ -305,6 +328,13 @@ def _current_user() -> str:
     help="directory of the site's access log [default: /var/log/nginx]",
 )
 @click.option(
+    "--nginx-user",
+    default=None,
+    help="who nginx's workers run as, checked for access to the stored files [default: the "
+    "user directive of /etc/nginx/nginx.conf, else www-data or nginx, whichever exists; "
+    "with --nginx-standalone as root, --user]",
+)
+@click.option(
     "--nginx-standalone",
     is_flag=True,
     help="also write nginx-standalone.conf, a complete nginx configuration that keeps its "
@@ -318,6 +348,7 @@ def gen_config(
     nginx_listen: str,
     nginx_cache_dir: Path | None,
     nginx_log_dir: Path | None,
+    nginx_user: str | None,
     nginx_standalone: bool,
     **values: Any,
 ) -> None:
@@ -346,6 +377,7 @@ def gen_config(
         nginx_log_dir=nginx_logs.absolute(),
         log_dir=log_dir.absolute(),
         user=user or _current_user(),
+        nginx_user=nginx_user,
         standalone=nginx_standalone,
     )
     files = render_files(plan)

@@ -92,7 +92,7 @@ def test_deep_nesting_in_a_new_mirror_index_is_refused(api: Api, unique: Unique)
     [
         ({"username": "root"}, "Unknown keys in user config: username"),
         ({"indexes": {"x": {"type": "stage"}}}, "Unknown keys in user config: indexes"),
-        ({"created": "2020-01-01T00:00:00Z"}, "Unknown keys in user config: created"),
+        ({"created": 5}, "created: expected `str | null`, got `int`"),
         ({"email": "e", "foo": 1, "bar": 2}, "Unknown keys in user config: bar, foo"),
     ],
 )

@@ -109,7 +109,7 @@ def test_a_password_in_mirror_url_is_never_shown(api: Api, unique: Callable[[str
         ({"type": "mirror"}, "a mirror index needs a mirror_url"),
         ({"type": "mirror", "mirror_url": "ftp://127.0.0.1/simple/"}, "http or https URL"),
         ({"type": "mirror", "mirror_url": "not a url"}, "http or https URL"),
-        ({"type": "mirror", "mirror_url": 5}, "mirror_url must be a string"),
+        ({"type": "mirror", "mirror_url": 5}, "mirror_url: expected `str | null`, got `int`"),
         ({"type": "mirror", "mirror_url": UPSTREAM, "mirror_cache_expiry": -1}, "seconds"),
         ({"type": "mirror", "mirror_url": UPSTREAM, "mirror_cache_expiry": "soon"}, "seconds"),
         ({"type": "mirror", "mirror_url": UPSTREAM, "mirror_cache_expiry": 10**12}, "at most"),

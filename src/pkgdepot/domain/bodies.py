@@ -74,6 +74,13 @@ class UserCreate(UserFields):
 
 class UserModify(UserFields):
     password: Secret | UnsetType | None = UNSET
+    # devpi-client's "devpi user -m" sends back what it read, stamps included; they are not
+    # settings and are ignored (the name and the indexes are refused: they cannot be changed)
+    created: Text | UnsetType | None = UNSET
+    modified: Text | UnsetType | None = UNSET
+
+    def given(self) -> dict[str, Any]:
+        return {k: v for k, v in super().given().items() if k not in ("created", "modified")}
 
 
 class Login(Body):

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from pkgdepot.web import api, docs, files, jsonapi, mirroring, projects, push, toxresults, upload
 from pkgdepot.web.metrics import metrics_page
+from pkgdepot.web.openapi import openapi_page
 from pkgdepot.web.simple import SimpleViews
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -64,6 +65,7 @@ def build_routes(simple: SimpleViews) -> list[BaseRoute]:
         route("/+api", {"GET": api.api_config}),
         route("/+status", {"GET": api.status}),
         route("/+metrics", {"GET": metrics_page}),
+        route("/+openapi.json", {"GET": openapi_page}),
         route("/+login", {"POST": api.login}),
         route(U + "/+api", {"GET": api.api_config}),
         route(UI + "/+api", {"GET": api.api_config}),

@@ -4,15 +4,18 @@ answers about everybody else unharmed."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from tests.support import dists
 from tests.support.api_checks import assert_error, current_serial, snapshot
 from tests.support.client import Api, basic
+from tests.support.server import ServerProcess
 
 Unique = Callable[[str], str]
+SIMPLE_JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
 
 
 def nested(depth: int) -> Any:
@@ -155,3 +158,107 @@ def test_an_unparsable_outside_url_is_400(api: Api, value: str, fragment: str) -
     reply = api.http.get("/+api", headers={"X-Outside-Url": value})
     assert reply.status_code == 400, reply.text
     assert fragment in reply.json()["message"]
+
+
+# headers a client may get wrong: a precise 4xx, or ignored where the standards say so
+
+
+@pytest.fixture(scope="module")
+def released(server: ServerProcess) -> Iterator[tuple[str, str]]:
+    """An index with one wheel: the index path and the file's URL path."""
+    api = Api(server.url)
+    api.create_user("headers", "secret")
+    api.create_index("headers/dev", auth=("headers", "secret"))
+    filename, data = dists.make_wheel("header-pkg", "1.0")
+    assert api.upload("headers/dev", filename, data, auth=("headers", "secret")).status_code == 200
+    page = api.http.get("/headers/dev/+simple/header-pkg/", headers=SIMPLE_JSON)
+    url = page.url.join(page.json()["files"][0]["url"])
+    yield "headers/dev", url.path
+    api.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "status", "fragment"),
+    [
+        (b"bytes=abc", 416, "invalid byte range 'abc'"),
+        (b"bytes=5-1", 416, "its end is before its start"),
+        (b"bytes=0-\xe9", 416, "invalid byte range '0-\xe9'"),
+        (b"bytes=99999999999999999999-", 416, "no requested byte range is within the file"),
+        (b"items=0-1", 200, None),  # a unit the server does not know: ignored (RFC 9110)
+    ],
+)
+def test_bad_ranges(
+    api: Api, released: tuple[str, str], value: bytes, status: int, fragment: str | None
+) -> None:
+    reply = api.http.get(released[1], headers={b"Range": value, b"Accept": b"*/*"})
+    assert reply.status_code == status, reply.text
+    if fragment is not None:
+        assert fragment in reply.json()["message"]
+
+
+@pytest.mark.parametrize("value", [b'"', b"W/", b'\xe9"x"', b",,,", b"*" * 5000])
+def test_unusable_if_none_match_is_a_plain_get(
+    api: Api, released: tuple[str, str], value: bytes
+) -> None:
+    page = f"/{released[0]}/+simple/header-pkg/"
+    reply = api.http.get(page, headers={b"If-None-Match": value, b"Accept": b"text/html"})
+    assert reply.status_code == 200, reply.text
+    assert b"header_pkg-1.0" in reply.content
+
+
+@pytest.mark.parametrize("value", [b";;;", b"*/*;q=abc", b"text/html;q=2", b"\xe9", b"," * 3000])
+def test_unusable_accept_headers_get_html(
+    api: Api, released: tuple[str, str], value: bytes
+) -> None:
+    reply = api.http.get(f"/{released[0]}/+simple/header-pkg/", headers={b"Accept": value})
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        (b"application/json; charset=bogus", b'{"email": "e@example.org"}', 200),
+        (b"text/plain; charset=\xe9", b'{"email": "e@example.org"}', 200),
+        (b"application/json; charset=utf-16", '{"email": "x"}'.encode("utf-16"), 400),
+    ],
+)
+def test_json_is_read_as_utf8_whatever_charset_is_declared(
+    api: Api, unique: Unique, content_type: bytes, body: bytes, status: int
+) -> None:
+    name = unique("charset")
+    api.create_user(name)
+    before = everything(api)
+    reply = api.http.patch(
+        f"/{name}", content=body, headers={b"Content-Type": content_type, **_basic(name)}
+    )
+    assert reply.status_code == status, reply.text
+    if status == 400:
+        assert_error(reply, 400, "could not decode JSON")
+        assert everything(api) == before
+
+
+@pytest.mark.parametrize(
+    ("content_type", "fragment"),
+    [
+        (b"multipart/form-data; charset=\xe9", "multipart/form-data with a boundary"),
+        (b"multipart/form-data; boundary=\xe9", "invalid multipart body"),
+        (b"multipart/form-data; boundary=x; charset=utf-16", "content file field not found"),
+    ],
+)
+def test_odd_multipart_content_types_are_400(
+    api: Api, released: tuple[str, str], content_type: bytes, fragment: str
+) -> None:
+    body = b'--x\r\nContent-Disposition: form-data; name=":action"\r\n\r\nfile_upload\r\n--x--\r\n'
+    before = everything(api)
+    reply = api.http.post(
+        f"/{released[0]}/",
+        content=body,
+        headers={b"Content-Type": content_type, **_basic("headers")},
+    )
+    assert_error(reply, 400, fragment)
+    assert everything(api) == before
+
+
+def _basic(user: str) -> dict[bytes, bytes]:
+    return {k.encode(): v.encode() for k, v in basic(user, "secret").items()}

@@ -126,10 +126,24 @@ def test_init_creates_root_with_a_random_password_shown_once(
     assert mode(secret) == 0o600
     assert len(secret.read_bytes()) >= 32
     assert mode(serverdir) == 0o700
+    assert mode(serverdir / "db.sqlite") == 0o600  # password hashes: the owner's alone
     # The test server passes --root-password, which must not change an initialised directory.
     server = start_server(serverdir=serverdir)
     assert can_log_in(server.url, "root", password)
     assert not can_log_in(server.url, "root", "root-secret")
+    for name in ("db.sqlite", "db.sqlite-wal", "db.sqlite-shm"):
+        assert mode(serverdir / name) == 0o600, name
+
+
+def test_a_database_others_can_read_is_made_private_at_start(
+    tmp_path: Path, start_server: Callable[..., ServerProcess]
+) -> None:
+    serverdir = tmp_path / "srv"
+    assert pkgdepot(tmp_path, "init", "--serverdir", str(serverdir)).returncode == 0
+    (serverdir / "db.sqlite").chmod(0o644)  # as servers before this check made it
+    start_server(serverdir=serverdir)
+    for name in ("db.sqlite", "db.sqlite-wal", "db.sqlite-shm"):
+        assert mode(serverdir / name) == 0o600, name
 
 
 def test_two_inits_make_different_passwords_and_secrets(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +28,23 @@ def create_sqlite_engine(path: Path, *, writer: bool) -> sa.Engine:
         cursor.execute("PRAGMA synchronous=FULL")  # a commit that was answered survives a crash
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        keep_private(path)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
+
+
+def keep_private(path: Path) -> None:
+    """The database holds password hashes and mirror credentials: its files are readable by
+    their owner alone, also where the server directory lets nginx's workers through to the
+    blobs. Checked on each new connection, once SQLite has made the files."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                os.chmod(file, mode & 0o700)
+        except (FileNotFoundError, PermissionError):  # not made yet; or not ours to change
+            continue

@@ -23,6 +23,14 @@ def _metadata(
     return "\n".join(lines) + "\n\nA test package.\n"
 
 
+def _padded(metadata: bytes, size: int) -> bytes:
+    """``metadata`` with its description made longer, in lines of 80 bytes, to ``size`` bytes."""
+    missing = size - len(metadata)
+    assert missing >= 0, f"METADATA is {len(metadata)} bytes already"
+    line = b"x" * 79 + b"\n"
+    return metadata + (line * (missing // len(line) + 1))[:missing]
+
+
 def _record_line(path: str, data: bytes) -> str:
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     return f"{path},sha256={digest},{len(data)}"
@@ -40,15 +48,18 @@ def make_wheel(
     requires_python: str | None = None,
     summary: str = "test package",
     payload: bytes = b"",
+    metadata_size: int | None = None,
 ) -> tuple[str, bytes]:
-    """A pure-Python wheel with one module ``<name>_mod`` that pip can install."""
+    """A pure-Python wheel with one module ``<name>_mod`` that pip can install; with
+    ``metadata_size``, its METADATA is that many bytes (a long description)."""
     module = canonicalize_name(name).replace("-", "_")
     dist_info = f"{module}-{version}.dist-info"
+    metadata = _metadata(name, version, requires, requires_python, summary).encode()
+    if metadata_size is not None:
+        metadata = _padded(metadata, metadata_size)
     files = {
         f"{module}_mod/__init__.py": f"VERSION = {version!r}\n".encode() + payload,
-        f"{dist_info}/METADATA": _metadata(
-            name, version, requires, requires_python, summary
-        ).encode(),
+        f"{dist_info}/METADATA": metadata,
         f"{dist_info}/WHEEL": (
             b"Wheel-Version: 1.0\nGenerator: pkgdepot-tests\nRoot-Is-Purelib: true\n"
             b"Tag: py3-none-any\n"

@@ -31,6 +31,7 @@ class FakeFile:
     requires_python: str | None = None
     yanked: bool | str = False
     generated_size: int | None = None  # set: the bytes are ``generated_chunks``, not ``data``
+    announce_hash: bool = True  # False: pages link it without a sha256 (served under ``+e``)
 
     @classmethod
     def generated(cls, filename: str, size: int) -> FakeFile:
@@ -77,7 +78,7 @@ def json_page(project: FakeProject, base: str, sha256_of: Callable[[FakeFile], s
         entry: dict[str, object] = {
             "filename": file.filename,
             "url": f"{base}/files/{quote(file.filename, safe='')}",
-            "hashes": {"sha256": sha256_of(file)},
+            "hashes": {"sha256": sha256_of(file)} if file.announce_hash else {},
             "requires-python": file.requires_python,
             "yanked": file.yanked,
             "size": file.size,
@@ -99,7 +100,9 @@ def json_page(project: FakeProject, base: str, sha256_of: Callable[[FakeFile], s
 def html_page(project: FakeProject, sha256_of: Callable[[FakeFile], str]) -> bytes:
     anchors = []
     for file in project.files:
-        href = f"../../files/{quote(file.filename, safe='')}#sha256={sha256_of(file)}"
+        href = f"../../files/{quote(file.filename, safe='')}"
+        if file.announce_hash:
+            href += f"#sha256={sha256_of(file)}"
         attrs = f'href="{href}"'
         if file.requires_python:
             escaped = file.requires_python.replace("<", "&lt;").replace(">", "&gt;")

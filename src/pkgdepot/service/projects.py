@@ -287,8 +287,17 @@ class Projects:
             _forget_mirrored(tx, index, file.project)
 
     def yank(self, who: Identity, index: Index, project: str, version: str, yanked: object) -> None:
-        """PEP 592: ``yanked`` is true, a reason string, or false to un-yank."""
+        """PEP 592: ``yanked`` is true, a reason string, or false to un-yank.
+
+        Not on a mirror: whether its releases are yanked is an upstream fact, which the next
+        page sync would put back (``Transaction.replace_mirror_links``).
+        """
         self.authorize(who, index, "yank releases")
+        if index.is_mirror:
+            raise InvalidInput(
+                f"cannot yank releases on mirror index {index.path}: "
+                "its releases, and whether they are yanked, come from its upstream"
+            )
         value = yank_value(yanked)
         with self._store.transaction(who.user) as tx:
             if tx.set_yanked(index, project, version, value) == 0:

@@ -32,6 +32,7 @@ class FakeFile:
     yanked: bool | str = False
     generated_size: int | None = None  # set: the bytes are ``generated_chunks``, not ``data``
     announce_hash: bool = True  # False: pages link it without a sha256 (served under ``+e``)
+    announce_metadata: bool = True  # False: pages do not announce a wheel's METADATA (PEP 658)
 
     @classmethod
     def generated(cls, filename: str, size: int) -> FakeFile:
@@ -54,6 +55,10 @@ class FakeFile:
         for chunk in self.chunks():
             digest.update(chunk)
         return digest.hexdigest()
+
+    @property
+    def announced_metadata(self) -> bytes | None:
+        return self.metadata if self.announce_metadata else None
 
     @property
     def metadata(self) -> bytes | None:
@@ -84,7 +89,7 @@ def json_page(project: FakeProject, base: str, sha256_of: Callable[[FakeFile], s
             "size": file.size,
             "upload-time": "2024-01-02T03:04:05.000000Z",
         }
-        metadata = file.metadata
+        metadata = file.announced_metadata
         if metadata is not None:
             entry["core-metadata"] = {"sha256": hashlib.sha256(metadata).hexdigest()}
         files.append(entry)
@@ -110,7 +115,7 @@ def html_page(project: FakeProject, sha256_of: Callable[[FakeFile], str]) -> byt
         if file.yanked is not False:
             reason = file.yanked if isinstance(file.yanked, str) else ""
             attrs += f' data-yanked="{html.escape(reason)}"'
-        metadata = file.metadata
+        metadata = file.announced_metadata
         if metadata is not None:
             attrs += f' data-core-metadata="sha256={hashlib.sha256(metadata).hexdigest()}"'
         anchors.append(f"<a {attrs}>{file.filename}</a><br/>")

@@ -47,6 +47,7 @@ class Fault(enum.Enum):
     ERROR_500 = "500"
     RESET = "reset"  # TCP reset instead of an answer
     TRUNCATED = "truncated"  # announces the full length, sends half, closes
+    STALLED = "stalled"  # announces the full length, sends half, then nothing for slow_seconds
     WRONG_HASH = "wrong-hash"  # pages announce a sha256 that does not match the file
     OLDER_SERIAL = "older-serial"  # X-PyPI-Last-Serial lower than before
 
@@ -82,7 +83,7 @@ class FakeUpstream:
         self.list_size: int | None = None  # generate this many extra names in the project list
         self.list_extra: list[str] = []  # more names in the (not generated) project list
         self.send_serial = True  # False: no X-PyPI-Last-Serial header at all
-        self.file_delay = 0.0  # > 0: file bodies come in FILE_PIECES pieces this far apart
+        self.file_delay = 0.0  # > 0: file bodies come in pieces this far apart (``file_body``)
         self.port = 0
         self._serial = FIRST_SERIAL
         self._fault: Fault | None = None
@@ -259,13 +260,15 @@ class FakeUpstream:
         if request.method == "HEAD":
             await writer.drain()
             return True
-        if fault is Fault.TRUNCATED:
+        if fault in (Fault.TRUNCATED, Fault.STALLED):
             body = reply.body
             if reply.stream is not None:
                 body = b"".join([chunk async for chunk in reply.stream])
                 writer.write(f"{len(body):x}\r\n".encode())
             writer.write(body[: len(body) // 2])
             await writer.drain()
+            if fault is Fault.STALLED:
+                await asyncio.sleep(self.slow_seconds)  # the connection open, silent
             return False
         if reply.stream is None:
             writer.write(reply.body)
@@ -370,9 +373,12 @@ class FakeUpstream:
 
 
 async def file_body(file: FakeFile, delay: float) -> AsyncIterator[bytes]:
-    """A file's bytes as they are made; with ``delay``, small files come in slow pieces."""
+    """A file's bytes as they are made; with ``delay``, each piece (a MiB of a generated file,
+    an eighth of another) comes that long after the one before."""
     if file.generated_size is not None:
         for chunk in file.chunks():
+            if delay:
+                await asyncio.sleep(delay)
             yield chunk
         return
     piece = -(-len(file.data) // FILE_PIECES)

@@ -27,8 +27,18 @@ def make_zip(members: Sequence[Member], compression: int = zipfile.ZIP_DEFLATED)
         warnings.simplefilter("ignore", UserWarning)  # "Duplicate name", on purpose
         with zipfile.ZipFile(buffer, "w", compression) as archive:
             for name, data in members:
-                archive.writestr(name, data)
+                archive.writestr(_fixed_time(name, compression), data)
     return buffer.getvalue()
+
+
+def _fixed_time(name: str | zipfile.ZipInfo, compression: int) -> str | zipfile.ZipInfo:
+    """An entry stamped with a fixed time, so the same members always make the same bytes."""
+    if isinstance(name, zipfile.ZipInfo):
+        return name
+    entry = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    entry.compress_type = compression
+    entry.external_attr = 0o600 << 16  # what zipfile gives an entry written by name
+    return entry
 
 
 def same_content_zip(names: Sequence[str], content: bytes) -> bytes:

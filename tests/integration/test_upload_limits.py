@@ -11,7 +11,7 @@ import pytest
 from python_multipart.multipart import DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_HEADER_SIZE
 
 from pkgdepot.archives import MAX_METADATA_SIZE
-from pkgdepot.web.multipart import MAX_FIELD_SIZE, MAX_FIELDS
+from pkgdepot.web.multipart import MAX_FIELD_SIZE, MAX_FIELDS, MAX_FORM_TEXT
 from tests.support import dists
 from tests.support.server import ServerProcess
 from tests.support.uploading import (  # noqa: F401 - fixtures too
@@ -41,6 +41,7 @@ FORM = twine_form("hello-pkg", "2.0", WHEEL[1])
 def test_the_limits_these_tests_are_written_for() -> None:
     """If one changes, the tests below still test at and beyond it: this says it changed."""
     assert (MAX_FIELDS, MAX_FIELD_SIZE, MAX_METADATA_SIZE) == (1000, 4 * MIB, 10 * MIB)
+    assert MAX_FORM_TEXT == 16 * MIB
     assert (DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_HEADER_SIZE) == (8, 4224)
 
 
@@ -238,7 +239,19 @@ def test_a_field_one_byte_larger_is_refused(
     else:
         large = part([f'Content-Disposition: form-data; name="{name}"'], value)
     body = body_of(*fields(FORM), content(), large)
-    message = f"form field {name!r} is larger than {MAX_FIELD_SIZE}"
+    message = f"form field {name!r} is larger than {MAX_FIELD_SIZE} bytes"
+    assert_refused_and_unchanged(stage, server, body, message)
+
+
+def test_form_fields_larger_than_the_total_limit_are_refused(
+    stage: Stage, server: ServerProcess
+) -> None:
+    """Every text field is kept in memory: each may be up to the field limit, but not all of
+    them together beyond the form's."""
+    count = MAX_FORM_TEXT // MAX_FIELD_SIZE
+    padding = [("x-padding", "p" * MAX_FIELD_SIZE)] * count
+    body = body_of(*fields([*FORM, *padding]), content())
+    message = f"the form fields besides the file are larger than {MAX_FORM_TEXT} bytes in all"
     assert_refused_and_unchanged(stage, server, body, message)
 
 

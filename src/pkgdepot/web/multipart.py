@@ -18,6 +18,7 @@ from pkgdepot.errors import InvalidInput, TooLarge
 from pkgdepot.storage.blobs import BlobWriter
 
 MAX_FIELD_SIZE = 4 * 1024 * 1024  # a long description is the largest text field
+MAX_FORM_TEXT = 16 * 1024 * 1024  # every part but the file, together: all kept in memory
 MAX_FIELDS = 1000
 FILE_FIELD = "content"
 WRITE_BATCH = 1024 * 1024
@@ -46,6 +47,7 @@ class _Collector:
         self._text = bytearray()
         self.pending = bytearray()  # file bytes not yet handed to the writer
         self._field_count = 0
+        self._text_total = 0
         self.file_complete = False
 
     def on_part_begin(self) -> None:
@@ -84,8 +86,15 @@ class _Collector:
             self.pending += data[start:end]
         else:
             self._text += data[start:end]
+            self._text_total += end - start
             if len(self._text) > MAX_FIELD_SIZE:
-                raise InvalidInput(f"form field {self._name!r} is larger than {MAX_FIELD_SIZE}")
+                raise InvalidInput(
+                    f"form field {self._name!r} is larger than {MAX_FIELD_SIZE} bytes"
+                )
+            if self._text_total > MAX_FORM_TEXT:
+                raise InvalidInput(
+                    f"the form fields besides the file are larger than {MAX_FORM_TEXT} bytes in all"
+                )
 
     def on_part_end(self) -> None:
         if self._is_file:

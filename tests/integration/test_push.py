@@ -219,6 +219,7 @@ BAD_BODIES = [
     ("mixed", {"username": "x"}, MIXED),
     ("no-target", {"targetindex": None}, NO_TARGET),
     ("bad-posturl", {"targetindex": None, "posturl": "ftp://x/"}, BAD_POSTURL),
+    ("long-name", {"name": "n" * 1001}, "name: expected `str` of length <= 1000"),
 ]  # fmt: skip
 
 
@@ -244,6 +245,20 @@ def test_a_body_that_is_not_json_is_400(pair: Pair) -> None:
     )
     assert reply.status_code == 400
     assert reply.json()["message"].startswith("could not decode JSON")
+
+
+@pytest.mark.parametrize("content", [b"[]", b'["name", "version"]', b'"hello-pkg"', b"42", b"null"])
+def test_a_body_that_is_json_but_not_an_object_is_400(pair: Pair, content: bytes) -> None:
+    release(pair)
+    before = state(pair.api, pair.prod)
+    reply = pair.api.http.request(
+        "PUSH",
+        f"/{pair.dev}",
+        content=content,
+        headers={**pair.auth, "Content-Type": "application/json"},
+    )
+    assert_refused(reply, 400, "a push expects a JSON object")
+    assert state(pair.api, pair.prod) == before
 
 
 def test_a_push_to_an_unknown_index_or_from_one_is_404(pair: Pair) -> None:

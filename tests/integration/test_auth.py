@@ -109,7 +109,7 @@ def test_credentials_are_accepted_on_reads_and_writes(
     reply = api.http.patch(f"/{name}", json={"title": kind}, headers=headers)
     assert reply.status_code == 200, reply.text
     reply = api.http.put(f"/{name}/dev", json={}, headers=headers)
-    assert result_of(reply, "indexconfig")["acl_upload"] == [name]
+    assert result_of(reply, "indexconfig", status=201)["acl_upload"] == [name]
     assert result_of(api.http.get(f"/{name}"), "userconfig")["title"] == kind
 
 
@@ -203,6 +203,42 @@ def test_a_deleted_users_token_is_refused_even_when_the_name_returns(
     assert authstatus(api, devpi_auth(name, token)) == ["noauth", "", []]
     api.create_user(name)  # same name, same password
     assert authstatus(api, devpi_auth(name, token)) == ["noauth", "", []]
+
+
+def test_a_deleted_users_token_is_an_anonymous_request_as_with_devpi(
+    api: Api, unique: Unique
+) -> None:
+    """devpi-server answers a request with the token of a user that was deleted as an anonymous
+    one (observed on 6.20): what anonymous may do works, the rest is refused as for anonymous."""
+    name, owner = unique("gone"), unique("stays")
+    api.create_user(owner)
+    api.create_index(f"{owner}/dev")
+    api.create_user(name)
+    token = api.login(name, "secret")
+    assert api.http.delete(f"/{name}", headers=devpi_auth(name, token)).status_code == 200
+    headers = devpi_auth(name, token)
+    newcomer = unique("new")
+    created = api.http.put(f"/{newcomer}", json={"password": "pw"}, headers=headers)
+    assert created.status_code == 201, created.text  # anonymous user creation is on
+    assert_error(
+        api.http.patch(f"/{owner}/dev", json={"title": "x"}, headers=headers),
+        403,
+        f"no permission to modify index {owner}/dev",
+    )
+    refused = api.http.post(
+        f"/{owner}/dev/",
+        headers=headers,
+        data={":action": "file_upload"},
+        files={"content": ("a-1.0.tar.gz", b"x")},
+    )
+    assert refused.status_code == 401, refused.text
+    assert refused.json()["message"] == "authentication required to upload"
+    # a password of a user that does not exist is still wrong credentials, not anonymity
+    assert_error(
+        api.http.put(f"/{unique('other')}", json={"password": "pw"}, headers=basic(name, "secret")),
+        401,
+        f"user {name!r} could not be authenticated",
+    )
 
 
 def test_tokens_expire(start_server: Callable[..., ServerProcess], unique: Unique) -> None:

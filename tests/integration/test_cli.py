@@ -266,7 +266,7 @@ def test_settings_precedence_through_the_command(tmp_path: Path) -> None:
         assert s.status()["serverdir"] == str(tmp_path / "from-file")
         assert can_log_in(s.url, "root", "file-pw")
         create = httpx.put(s.url + "root/dev", json={}, headers=ROOT_JSON)
-        assert create.status_code == 200, create.text
+        assert create.status_code == 201, create.text
         assert upload_limit(s.url) == 1000
     env = {"PKGDEPOT_CONFIG": str(config), "PKGDEPOT_WORKERS": "2", "PKGDEPOT_TOKEN_EXPIRY": "200"}
     env["PKGDEPOT_MAX_UPLOAD_SIZE"] = "2000"

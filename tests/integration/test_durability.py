@@ -102,7 +102,7 @@ def test_restart_keeps_users_indexes_files_and_tokens(
         assert authstatus(api, basic("root", "root-secret")) == ["noauth", ""]
         # A token issued before the restart still authorises writes.
         created = api.http.put("/alice/new", json={}, headers=devpi_auth("alice", alice_token))
-        assert created.status_code == 200, created.text
+        assert created.status_code == 201, created.text
         assert api.http.get("/+status").json()["result"]["serial"] == before["serial"] + 1
 
 

@@ -79,7 +79,7 @@ def populate(api: Api, upstream: FakeUpstream) -> None:
     api.create_user("bob", PASSWORDS["bob"])
     mirror = {"type": "mirror", "mirror_url": upstream.url, "mirror_cache_expiry": 3600}
     reply = api.http.put("/root/mirror", json=mirror, headers=root)
-    assert reply.status_code == 200, reply.text
+    assert reply.status_code == 201, reply.text
     alice, bob = ("alice", PASSWORDS["alice"]), ("bob", PASSWORDS["bob"])
     api.create_index("alice/prod", auth=alice, volatile=False, title="Production")
     api.create_index(

@@ -148,7 +148,7 @@ def test_an_expired_mirror_page_asks_the_upstream_again(
         with httpx.Client(base_url=server.url, timeout=30) as http:
             config = {"type": "mirror", "mirror_url": upstream.url, "mirror_cache_expiry": 1}
             root = basic("root", ROOT_PASSWORD)
-            assert http.put("/root/short", json=config, headers=root).status_code == 200
+            assert http.put("/root/short", json=config, headers=root).status_code == 201
             for _ in range(3):
                 assert http.get("/root/short/+simple/expiring/").status_code == 200
             asked = _page_requests(upstream, "expiring")

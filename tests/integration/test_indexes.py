@@ -56,7 +56,7 @@ def test_put_fills_in_the_defaults(api: Api, unique: Unique) -> None:
     owner = unique("owner")
     api.create_user(owner)
     reply = api.http.put(f"/{owner}/dev", json={}, headers=basic(owner, "secret"))
-    assert result_of(reply, "indexconfig") == defaults(owner)
+    assert result_of(reply, "indexconfig", status=201) == defaults(owner)
     assert reply.json()["message"] == f"index {owner}/dev created"
     assert config_of(api, f"{owner}/dev") == defaults(owner)
 
@@ -65,7 +65,7 @@ def test_put_with_an_empty_body_is_an_empty_config(api: Api, unique: Unique) -> 
     owner = unique("owner")
     api.create_user(owner)
     reply = api.http.put(f"/{owner}/dev", headers=basic(owner, "secret"))
-    assert result_of(reply, "indexconfig") == defaults(owner)
+    assert result_of(reply, "indexconfig", status=201) == defaults(owner)
 
 
 def test_put_coerces_every_key(api: Api, unique: Unique) -> None:
@@ -96,7 +96,7 @@ def test_put_coerces_every_key(api: Api, unique: Unique) -> None:
         description="the real thing",
         custom_data={"any": ["json", 1, None]},
     )
-    assert result_of(reply, "indexconfig") == expected
+    assert result_of(reply, "indexconfig", status=201) == expected
     assert config_of(api, f"{owner}/prod") == expected
 
 
@@ -407,7 +407,7 @@ def test_who_may_create_an_index(api: Api, unique: Unique, who: str, allowed: bo
     before = snapshot(api, f"/{owner}")
     reply = api.http.put(f"/{owner}/new", json={}, headers=caller(api, who, owner, other))
     if allowed:
-        assert result_of(reply, "indexconfig") == defaults(owner)
+        assert result_of(reply, "indexconfig", status=201) == defaults(owner)
     else:
         assert_error(reply, 403, f"no permission to create an index for user {owner!r}")
         assert snapshot(api, f"/{owner}") == before

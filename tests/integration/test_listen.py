@@ -54,7 +54,7 @@ def test_unix_socket(
     with server.client(timeout=30) as http:
         assert http.put("/sock-user", json={"password": "pw"}).status_code == 201
         reply = http.put("/sock-user/dev", json={}, headers=basic("sock-user", "pw"))
-        assert reply.status_code == 200
+        assert reply.status_code == 201
         assert http.get("/sock-user/dev/+simple/", headers={"Accept": "text/html"}).is_success
     server.stop()
     assert not path.exists()  # removed when the server stops

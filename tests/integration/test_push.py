@@ -332,7 +332,7 @@ def make_mirror(api: Api, upstream: FakeUpstream, unique: Callable[[str], str]) 
     path = f"root/{unique('pushmirror')}"
     config = {"type": "mirror", "mirror_url": upstream.url, "mirror_cache_expiry": 3600}
     reply = api.http.put(f"/{path}", json=config, headers=api.as_root())
-    assert reply.status_code == 200, reply.text
+    assert reply.status_code == 201, reply.text
     return path
 
 

@@ -46,8 +46,8 @@ def test_upload_errors_in_reason_phrase_and_body(api: Api, unique: Callable[[str
     filename, data = dists.make_wheel("reason-pkg", "1.0")
     anonymous = api.upload(f"{user}/prod", filename, data)
     assert anonymous.status_code == 401
-    assert anonymous.reason_phrase == anonymous.json()["message"]
-    assert anonymous.reason_phrase == "authentication required to upload"
+    assert anonymous.reason_phrase == "Unauthorized: " + anonymous.json()["message"]
+    assert anonymous.reason_phrase == "Unauthorized: authentication required to upload"
     first = api.upload(f"{user}/prod", filename, data, auth=(user, "secret"))
     assert first.status_code == 200
     assert first.reason_phrase == "OK"

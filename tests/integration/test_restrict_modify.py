@@ -91,7 +91,7 @@ def test_restrict_modify_root_leaves_indexes_to_root(
         assert api.http.get("/alice/dev").status_code == 404
 
         reply = api.http.put("/alice/dev", json={}, headers=api.as_root())
-        assert result_of(reply, "indexconfig")["acl_upload"] == ["alice"]
+        assert result_of(reply, "indexconfig", status=201)["acl_upload"] == ["alice"]
         before = snapshot(api, "/alice/dev")
         assert_error(api.http.patch("/alice/dev", json=["title=x"], headers=alice), 403, "modify")
         assert_error(api.http.delete("/alice/dev", headers=alice), 403, "delete")

@@ -148,7 +148,7 @@ def test_upstream_fetches_and_errors(private: tuple[ServerProcess, Api]) -> None
     with running("json") as upstream, httpx.Client(base_url=server.url, timeout=60) as http:
         upstream.add_release("up-pkg", "1.0", sdist=False)
         config = {"type": "mirror", "mirror_url": upstream.url, "mirror_cache_expiry": 60}
-        assert http.put("/root/up", json=config, headers=ROOT).status_code == 200
+        assert http.put("/root/up", json=config, headers=ROOT).status_code == 201
         before = scrape(server)
         page = http.get("/root/up/+simple/up-pkg/", headers=SIMPLE_JSON)
         assert page.status_code == 200

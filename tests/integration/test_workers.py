@@ -92,7 +92,7 @@ def test_a_write_through_one_worker_is_seen_at_once_through_every_other(
             assert filename in as_json
         # A new index and a new project through one worker are known to the other at once.
         created = via_a.put("/alice/fresh", json={}, headers=basic("alice", "secret"))
-        assert created.status_code == 200
+        assert created.status_code == 201
         assert via_b.get("/alice/fresh").status_code == 200
         new, data = dists.make_wheel("brand-new", "1.0")
         assert upload(via_b, new, data).status_code == 200

@@ -316,7 +316,7 @@ def test_over_a_unix_socket_with_two_workers(
     sha256 = hashlib.sha256(data).hexdigest()
     with server.client(timeout=60) as http:
         assert http.put("/ux", json={"password": "pw"}).status_code == 201
-        assert http.put("/ux/dev", json={}, headers=basic("ux", "pw")).status_code == 200
+        assert http.put("/ux/dev", json={}, headers=basic("ux", "pw")).status_code == 201
         body = multipart_upload(upload_fields("unix-copy", "1.0"), filename, chunks())
         headers = {"Content-Type": MULTIPART_TYPE, **basic("ux", "pw")}
         assert http.post("/ux/dev/", content=body, headers=headers).status_code == 200

@@ -39,7 +39,7 @@ class Mirror:
         http = httpx.Client(base_url=server.url, timeout=60)
         given = {"type": "mirror", "mirror_url": upstream.url, **config}
         reply = http.put(f"/root/{name}", json=given, headers=basic("root", ROOT_PASSWORD))
-        assert reply.status_code == 200, reply.text
+        assert reply.status_code == 201, reply.text
         return cls(server, upstream, f"root/{name}", http, str(given["mirror_url"]))
 
     def close(self) -> None:

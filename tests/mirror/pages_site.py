@@ -36,7 +36,7 @@ class Site:
         http = httpx.Client(base_url=server.url, timeout=60)
         given = {"type": "mirror", "mirror_url": mirror_url or upstream.url, **config}
         reply = http.put(f"/root/{name}", json=given, headers=ROOT)
-        assert reply.status_code == 200, reply.text
+        assert reply.status_code == 201, reply.text
         return cls(server, upstream, f"root/{name}", http)
 
     def close(self) -> None:

@@ -82,7 +82,7 @@ def test_a_password_in_mirror_url_is_never_shown(api: Api, unique: Callable[[str
         json={"type": "mirror", "mirror_url": secret_url},
         headers=basic(user, "secret"),
     )
-    assert created.status_code == 200
+    assert created.status_code == 201
     for reply in (
         created,
         api.http.get(f"/{user}/up"),

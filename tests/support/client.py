@@ -49,7 +49,7 @@ class Api:
         user = path.split("/")[0]
         who = auth or (user, "secret")
         reply = self.http.put(f"/{path}", json=config, headers=basic(*who))
-        assert reply.status_code == 200, reply.text
+        assert reply.status_code == 201, reply.text
         result: dict[str, Any] = reply.json()["result"]
         return result
 

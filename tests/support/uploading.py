@@ -178,7 +178,7 @@ def snapshot(stage: Stage, *projects: str) -> list[object]:
 def assert_refused(reply: httpx.Response, status: int, message: str) -> None:
     assert reply.status_code == status, reply.text
     assert reply.json() == {"message": message}
-    assert reply.reason_phrase == message
+    assert reply.reason_phrase == (f"Unauthorized: {message}" if status == 401 else message)
 
 
 def wait_until(condition: Callable[[], bool]) -> None:

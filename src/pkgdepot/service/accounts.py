@@ -158,6 +158,18 @@ class Accounts:
             valid = self._check_password(user, secret)  # slow on purpose: only if no token
         return Identity(user.name) if valid else None
 
+    def is_token_of_a_deleted_user(self, username: str, secret: str) -> bool:
+        """Whether ``secret`` is a token this server issued to ``username``, who no longer
+        exists. devpi answers such a request as an anonymous one: a client that deleted its
+        own user still holds the token."""
+        if self._store.get_user(username) is not None:
+            return False
+        try:
+            payload = self._tokens.loads(secret)  # expired or not: the user is gone anyway
+        except BadData:
+            return False
+        return isinstance(payload, list) and payload[:1] == [username]
+
     def login(self, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
             given = bodies.validate(bodies.Login, body, "unexpected keys")

@@ -168,7 +168,7 @@ async def index_put(request: Request) -> Response:
     who = await identity(request, write=True)
     body = await json_body(request)
     index = await run_in_threadpool(services(request).indexes.create, who, user, name, body)
-    return envelope("indexconfig", index_view(index), f"index {index.path} created")
+    return envelope("indexconfig", index_view(index), f"index {index.path} created", status=201)
 
 
 async def index_patch(request: Request) -> Response:

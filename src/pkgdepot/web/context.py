@@ -24,17 +24,22 @@ def services(request: Request) -> Services:
 
 
 async def identity(request: Request, *, write: bool) -> Identity:
-    """The authenticated user. Bad credentials: anonymous on reads, 401 on writes."""
+    """The authenticated user. Bad credentials: anonymous on reads, 401 on writes; a token of
+    a user that was deleted: anonymous, as devpi has it."""
     given = credentials(request)
     if given is None:
         return ANONYMOUS
     who = None
+    accounts = services(request).accounts
     if given.readable:
-        accounts = services(request).accounts
         who = await run_in_threadpool(accounts.authenticate, given.user, given.secret)
     if who is not None:
         return who
     if not write:
+        return ANONYMOUS
+    if given.readable and await run_in_threadpool(
+        accounts.is_token_of_a_deleted_user, given.user, given.secret
+    ):
         return ANONYMOUS
     if not given.readable:
         raise Unauthorized("credentials could not be decoded: expected base64 of 'user:secret'")

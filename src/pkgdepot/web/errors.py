@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pkgdepot.errors import PkgdepotError, Unauthorized
-from pkgdepot.web.responses import message
+from pkgdepot.web.responses import REASON_HEADER, message, reason_phrase
 
 log = logging.getLogger("pkgdepot")
 
@@ -26,6 +26,8 @@ async def pkgdepot_error(request: Request, exc: Exception) -> Response:
     response = message(exc.message, exc.status, reason=True)
     if isinstance(exc, Unauthorized):
         response.headers["WWW-Authenticate"] = UPLOAD_REALM
+        # devpi's reason phrase first: clients print it, scripts look for it
+        response.headers[REASON_HEADER] = reason_phrase(f"Unauthorized: {exc.message}")
     return response
 
 

@@ -15,11 +15,13 @@ import lzma
 import os
 import re
 import stat
+import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from pkgdepot.domain import docnames
 from pkgdepot.domain.names import short_repr
 from pkgdepot.errors import InvalidInput
 
@@ -174,6 +176,19 @@ def _open(path: Path) -> zipfile.ZipFile:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         raise UnsafeDocZip(f"documentation zip is damaged: {_brief(error)}") from None
+
+
+def require_zip(path: Path, filename: str) -> None:
+    """The upload is a zip. devpi-client repacks tar docs to a zip, so a tar here was sent as
+    it is; devpi-server would store it as a ``.doc.zip`` that no one can unpack."""
+    if zipfile.is_zipfile(path):
+        return
+    if docnames.looks_like_tar(filename) or tarfile.is_tarfile(path):
+        raise UnsafeDocZip(
+            f"documentation {short_repr(filename)} is a tar archive, not a zip: "
+            "repack it as a zip (devpi upload does that for .tar.gz and .tgz docs)"
+        )
+    raise UnsafeDocZip("documentation must be uploaded as a zip file")
 
 
 def check(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:

@@ -379,7 +379,7 @@ BAD_DOCS: list[tuple[str, Form, bytes, str]] = [
         "nothing-registered",
         [("name", "unknown-pkg")],
         DOCS,
-        "doc_upload for unknown-pkg needs a 'version' field: none registered",
+        "doczip has no version and 'unknown-pkg' has no releases to derive one from",
     ),
 ]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from packaging.version import Version
 
 from pkgdepot import archives, doczip
+from pkgdepot.domain import docnames
 from pkgdepot.domain.models import Index, ReleaseFile, file_relpath
 from pkgdepot.domain.names import check_version, normalize_project, short_repr, version_sort_key
 from pkgdepot.domain.permissions import Identity, Policy
@@ -283,33 +283,42 @@ class Uploads:
         self, who: Identity, index: Index, fields: Fields, filename: str, writer: BlobWriter
     ) -> UploadResult:
         try:
-            return self._store_docs(who, index, fields, writer)
+            return self._store_docs(who, index, fields, filename, writer)
         except _Unchanged as unchanged:
             return UploadResult(unchanged.message)
         finally:
             writer.abort()
 
-    def _docs_version(self, index: Index, project: str, name: str, fields: Fields) -> str:
-        """The form's version, else the latest registered one (as devpi does)."""
-        version = _single(fields, "version")
-        if version:
+    def _docs_version(self, index: Index, project: str, fields: Fields, filename: str) -> str:
+        """The form's version, else the one the file's name holds, else the latest registered.
+
+        devpi-server never reads the file name; devpi-client sends the version it holds.
+        """
+        if "version" in fields:
+            version = _single(fields, "version")
+            if not version:
+                raise InvalidInput(f"doc_upload for {project}: the 'version' field is empty")
             return check_version(version)
+        named = docnames.version_for(filename, project)
+        if named is not None:
+            return check_version(named)
         versions = self._store.releases(index.id, project)
         if not versions:
-            raise InvalidInput(f"doc_upload for {name} needs a 'version' field: none registered")
+            raise InvalidInput(
+                f"doczip has no version and '{project}' has no releases to derive one from"
+            )
         return max(versions, key=version_sort_key)
 
     def _store_docs(
-        self, who: Identity, index: Index, fields: Fields, writer: BlobWriter
+        self, who: Identity, index: Index, fields: Fields, filename: str, writer: BlobWriter
     ) -> UploadResult:
         self.check_may_upload(who, index)
         name = _single(fields, "name")
         if not name:
             raise InvalidInput("missing 'name' field")
         project = normalize_project(name)
-        version = self._docs_version(index, project, name, fields)
-        if not zipfile.is_zipfile(writer.staged_path()):
-            raise InvalidInput("documentation must be uploaded as a zip file")
+        version = self._docs_version(index, project, fields, filename)
+        doczip.require_zip(writer.staged_path(), filename)
         doczip.check(writer.staged_path())  # before anything is stored
         sha256 = writer.commit()
         moment = now()

@@ -13,6 +13,7 @@ import itertools
 import json
 import subprocess
 import sys
+import tarfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ SEED_WHEELS = Path(sys.executable).parent.parent.joinpath(
     "virtualenv", "seed", "wheels", "embed",
 )  # fmt: skip
 JSON = {"Accept": "application/json"}
+JSON_SIMPLE = {"Accept": "application/vnd.pypi.simple.v1+json"}
 _names = itertools.count()
 
 
@@ -536,3 +538,55 @@ def test_remove_version_file_and_project(scenario: Scenario, released: Released)
     assert "2.0" in scenario.get_json(f"/{user}/keep/rm-pkg")
     devpi.ok("remove", "-y", "--force", "--index", f"{user}/keep", "rm-pkg==2.0")
     assert scenario.http.get(f"/{user}/keep/rm-pkg", headers=JSON).status_code == 404
+
+
+# ---- documentation without a release ---------------------------------------------------------
+
+
+def test_upload_only_docs_of_a_project_without_a_release(scenario: Scenario) -> None:
+    user, devpi = scenario.person("dora")
+    project = write_project(scenario.root / f"{user}-project", "docs-first", "0.3")
+    output = devpi.ok("upload", "--only-docs", cwd=project)
+    assert "doc_upload of docs-first-0.3.doc.zip" in output
+    dev = f"{user}/dev"
+    links = scenario.get_json(f"/{dev}/docs-first/0.3")["+links"]
+    assert [link["rel"] for link in links] == ["doczip"]
+    for version in ("0.3", "latest", "stable"):
+        page = scenario.http.get(f"/{dev}/docs-first/{version}/+doc/index.html")
+        assert page.status_code == 200, (version, page.text)
+        assert "docs-first 0.3 docs" in page.text
+    simple = scenario.http.get(f"/{dev}/+simple/docs-first/", headers=JSON_SIMPLE).json()
+    assert simple["files"] == []  # registered by its docs, with no release file
+
+
+def tar_gz_docs(path: Path, title: str) -> Path:
+    data = f"<h1>{title}</h1>".encode()
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo("index.html")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_upload_of_doc_archives_named_with_and_without_a_version(scenario: Scenario) -> None:
+    user, devpi = scenario.person("nico")
+    dev = f"{user}/dev"
+    archives = scenario.root / f"{user}-archives"
+    archives.mkdir()
+    name_only = tar_gz_docs(archives / "named-docs.docs.tar.gz", "name only")
+    serial = scenario.serial()
+    refused = devpi.fails("upload", name_only)
+    assert "repackaged named-docs.docs.tar.gz to named-docs.doc.zip" in refused
+    assert "400" in refused
+    assert "doczip has no version and 'named-docs' has no releases to derive one from" in refused
+    assert scenario.serial() == serial
+
+    versioned = archives / "named-docs-1.1.docs.zip"
+    versioned.write_bytes(doc_zip("versioned"))
+    devpi.ok("upload", versioned)
+    devpi.ok("upload", name_only)  # now 1.1 is registered: the latest
+    page = scenario.http.get(f"/{dev}/named-docs/latest/+doc/index.html")
+    assert page.text == "<h1>name only</h1>"
+    assert [link["rel"] for link in scenario.get_json(f"/{dev}/named-docs/1.1")["+links"]] == [
+        "doczip"
+    ]

@@ -113,6 +113,8 @@ def test_projects_and_releases_keep_display_names_and_metadata(built: Built) -> 
             "index": "alice/prod", "name": "dev-thing", "display_name": "Dev.Thing"},
         ("alice/dev", "dev-thing"): {
             "index": "alice/dev", "name": "dev-thing", "display_name": "Dev.Thing"},
+        ("alice/dev", "docs-only"): {
+            "index": "alice/dev", "name": "docs-only", "display_name": "Docs.Only"},
         ("bob/dev", "bobs-pkg"): {
             "index": "bob/dev", "name": "bobs-pkg", "display_name": "bobs-pkg"},
     }  # fmt: skip
@@ -120,7 +122,7 @@ def test_projects_and_releases_keep_display_names_and_metadata(built: Built) -> 
     assert set(releases) == {
         ("alice/prod", "hello-pkg", "1.0"), ("alice/prod", "hello-pkg", "1.1"),
         ("alice/prod", "dev-thing", "0.1"), ("alice/dev", "dev-thing", "0.1"),
-        ("bob/dev", "bobs-pkg", "2.0"),
+        ("alice/dev", "docs-only", "0.2"), ("bob/dev", "bobs-pkg", "2.0"),
     }  # fmt: skip
     meta = releases[("alice/dev", "dev-thing", "0.1")]["metadata"]
     assert meta["name"] == "Dev.Thing"
@@ -169,10 +171,17 @@ def test_files_blobs_and_counts(built: Built) -> None:
     assert [entry["what"] for entry in pushed["log"]] == ["upload", "push"]
     assert pushed["log"][1]["src"] == "alice/dev"
 
-    (doczip,) = [f for f in files if f["kind"] == "doczip"]
-    assert doczip["filename"] == "hello-pkg-1.0.doc.zip"
-    assert (doczip["index"], doczip["version"]) == ("alice/prod", "1.0")
+    doczips = by_key([f for f in files if f["kind"] == "doczip"], "index", "filename")
+    assert set(doczips) == {
+        ("alice/prod", "hello-pkg-1.0.doc.zip"),
+        ("alice/dev", "docs-only-0.2.doc.zip"),
+    }
+    doczip = doczips[("alice/prod", "hello-pkg-1.0.doc.zip")]
+    assert (doczip["project"], doczip["version"]) == ("hello-pkg", "1.0")
     assert doczip["sha256"] == sha256(built.doczip)
+    docs_only = doczips[("alice/dev", "docs-only-0.2.doc.zip")]
+    assert (docs_only["project"], docs_only["version"]) == ("docs-only", "0.2")
+    assert docs_only["sha256"] == sha256(built.docs_only)
     (toxresult,) = [f for f in files if f["kind"] == "toxresult"]
     assert toxresult["sha256"] == sha256(built.toxresult)
     assert toxresult["for_relpath"] == hello11["relpath"]
@@ -187,7 +196,7 @@ def test_files_blobs_and_counts(built: Built) -> None:
         f["core_metadata_sha256"] for f in files if f["core_metadata_sha256"]
     }
     assert manifest["counts"] == {
-        "users": 3, "indexes": 4, "projects": 4, "releases": 5, "files": len(files),
+        "users": 3, "indexes": 4, "projects": 5, "releases": 6, "files": len(files),
         "blobs": len(blobs),
     }  # fmt: skip
     assert all(source.blob(digest) is not None for digest in blobs)
@@ -358,7 +367,7 @@ def test_import_then_log_in_install_and_read_as_on_devpi(
 ) -> None:
     done = pkgdepot_import(built.export, tmp_path / "server")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Imported users 3, indexes 4, projects 4, releases 5, files 8" in done.stdout
+    assert "Imported users 3, indexes 4, projects 5, releases 6, files 9" in done.stdout
     assert "index root/pypi: dropped settings pkgdepot does not have: mirror_web_url_fmt" in (
         done.stderr
     )
@@ -379,6 +388,11 @@ def test_import_then_log_in_install_and_read_as_on_devpi(
             doc = api.http.get(f"/{index}/hello-pkg/1.0/+doc/index.html")
             assert doc.status_code == 200, (index, doc.text)
             assert "Hello.Pkg docs from devpi" in doc.text
+        # docs devpi took without a release: the version they registered, latest and stable
+        for version in ("0.2", "latest", "stable"):
+            doc = api.http.get(f"/alice/dev/docs-only/{version}/+doc/index.html")
+            assert doc.status_code == 200, (version, doc.text)
+            assert doc.text == "<h1>Docs only, no release</h1>"
         # the acls came along: alice uploads to alice/dev, bob may not
         extra = make_wheel("Dev.Thing", "0.2")
         assert api.upload("alice/dev", *extra, auth=("alice", token)).status_code == 200

@@ -1,7 +1,8 @@
 """One devpi-server export, made by the real devpi-server and the real devpi client.
 
 Users alice and bob (and root), alice/dev inheriting from the non-volatile alice/prod, bob/dev;
-wheels and an sdist uploaded with ``devpi upload --from-dir``, a doc zip with ``--only-docs``,
+wheels and an sdist uploaded with ``devpi upload --from-dir``, a doc zip with ``--only-docs``
+(and one to alice/dev for a project with no release),
 a tox result posted to a wheel, ``devpi push`` from alice/dev to alice/prod. What devpi's JSON
 showed for each project is kept, to compare with what pkgdepot shows after the import.
 """
@@ -31,6 +32,7 @@ PROJECTS = (
     "alice/prod/hello-pkg",
     "alice/prod/dev-thing",
     "alice/dev/dev-thing",
+    "alice/dev/docs-only",
     "bob/dev/bobs-pkg",
 )
 
@@ -40,6 +42,7 @@ class Built:
     export: Path
     dists: dict[str, bytes]  # every uploaded file by name
     doczip: bytes
+    docs_only: bytes  # the doc zip of alice/dev/docs-only 0.2, a project with no release
     toxresult: bytes
     workdir: Path
     devpi_views: dict[str, dict[str, set[tuple[str, str, str]]]]  # what devpi's JSON showed
@@ -58,10 +61,10 @@ def project_view(url: str, project_path: str) -> dict[str, set[tuple[str, str, s
     }
 
 
-def _doc_zip() -> bytes:
+def _doc_zip(title: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.html", "<h1>Hello.Pkg docs from devpi</h1>")
+        archive.writestr("index.html", f"<h1>{title}</h1>")
     return buffer.getvalue()
 
 
@@ -89,7 +92,9 @@ def build_devpi_export(work: Path) -> Built:
     dev = _write_all(work / "dev", [make_wheel("Dev.Thing", "0.1", requires=["Hello.Pkg"])])
     bobs = _write_all(work / "bob", [make_wheel("bobs-pkg", "2.0")])
     docs = work / "Hello.Pkg-1.0.doc.zip"
-    docs.write_bytes(_doc_zip())
+    docs.write_bytes(_doc_zip("Hello.Pkg docs from devpi"))
+    docs_only = work / "Docs.Only-0.2.doc.zip"
+    docs_only.write_bytes(_doc_zip("Docs only, no release"))
     toxresult = json.dumps({"reportversion": "1", "testenvs": {"py": {}}}).encode()
 
     server = DevpiServer(work / "devpi-serverdir", work / "devpi-home")
@@ -110,6 +115,7 @@ def build_devpi_export(work: Path) -> Built:
         alice.ok("upload", "--only-docs", docs)
         alice.ok("use", "alice/dev")
         alice.ok("upload", "--from-dir", work / "dev")
+        alice.ok("upload", "--only-docs", docs_only)
         alice.ok("push", "dev-thing==0.1", "alice/prod")
         posted = httpx.post(
             _wheel_url(server, "alice/prod/hello-pkg/1.1"),
@@ -127,7 +133,9 @@ def build_devpi_export(work: Path) -> Built:
         server.stop()
     server.export(work / "export")
     dists = {**prod, **dev, **bobs}
-    return Built(work / "export", dists, docs.read_bytes(), toxresult, work, views)
+    return Built(
+        work / "export", dists, docs.read_bytes(), docs_only.read_bytes(), toxresult, work, views
+    )
 
 
 def pkgdepot_import(export: Path, serverdir: Path) -> subprocess.CompletedProcess[str]:

@@ -30,7 +30,7 @@ from pkgdepot.serverdir import ServerDir, write_private
 from pkgdepot.service.accounts import Accounts
 from pkgdepot.service.container import Services
 from pkgdepot.service.docs import Docs
-from pkgdepot.service.indexes import Catalog, Indexes
+from pkgdepot.service.indexes import ROOT_MIRROR, Catalog, Indexes
 from pkgdepot.service.projects import Projects
 from pkgdepot.service.push import Pushes
 from pkgdepot.service.toxresults import ToxResults
@@ -50,7 +50,6 @@ from pkgdepot.web.server import one_malloc_arena
 from pkgdepot.web.simple import SimpleViews
 
 SETTINGS_VARIABLE = "PKGDEPOT_SETTINGS_JSON"  # hands the settings to worker processes
-ROOT_MIRROR = "root/pypi"
 
 
 def open_store(directory: ServerDir) -> MetaStore:

@@ -94,11 +94,15 @@ def normalize_index_path(value: str) -> str:
 def check_mirror_url(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"mirror_url must be a string, not {short_repr(value)}")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"mirror_url must be an http or https URL, not {short_repr(value)}")
     url = value.strip()
-    return url if url.endswith("/") else url + "/"
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # an unclosed "[" of an IPv6 address, a port that is no number
+        usable = False
+    if not usable:
+        raise InvalidInput(f"mirror_url must be an http or https URL, not {short_repr(value)}")
+    return url  # as given, as devpi keeps it: the upstream client adds the slash it needs
 
 
 def shown_mirror_url(url: str) -> str:

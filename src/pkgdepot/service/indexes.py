@@ -17,6 +17,7 @@ from pkgdepot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from pkgdepot.storage.meta import MetaStore
 
 log = logging.getLogger("pkgdepot")
+ROOT_MIRROR = "root/pypi"  # made by init: the mirror of the upstream pip is configured with
 
 
 class Catalog:
@@ -107,13 +108,23 @@ class Indexes:
             raise NotFound(f"no user {user!r}")
         if not self.policy.may_create_index(who, user):
             raise Forbidden(f"no permission to create an index for user {user!r}")
-        config = indexconfig.new_index_config(user, body)
+        config = indexconfig.new_index_config(user, self._with_default_upstream(body))
         self._check_bases(config)
         with self._store.transaction(who.user) as tx:
             if tx.index_id(user, name) is not None:
                 raise Conflict(f"index '{user}/{name}' exists")
             tx.put_index(user, name, config["type"], _stored(config))
         return self.catalog.get(user, name)
+
+    def _with_default_upstream(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A mirror created without a ``mirror_url`` mirrors what root/pypi does, as devpi's
+        mirrors default to its upstream (``devpi index -c NAME type=mirror``)."""
+        if body.get("type") != "mirror" or body.get("mirror_url") is not None:
+            return body
+        default = self.catalog.find(*ROOT_MIRROR.split("/"))
+        if default is None or not default.is_mirror:
+            return body  # refused below: "a mirror index needs a mirror_url"
+        return {**body, "mirror_url": default.mirror_url}
 
     def modify(
         self, who: Identity, user: str, name: str, body: object, noop_is_error: bool = False

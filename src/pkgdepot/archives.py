@@ -19,6 +19,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
+from pkgdepot import legacy_archives
 from pkgdepot.domain.names import short_repr
 from pkgdepot.errors import InvalidInput
 
@@ -41,35 +42,88 @@ ARCHIVE_ERRORS = (
 class DistFilename:
     project: str  # normalised
     version: Version
-    is_wheel: bool
+    packagetype: str  # bdist_wheel, sdist, or a legacy format's (bdist_egg, bdist_dumb, ...)
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.packagetype == "bdist_wheel"
 
 
-def parse_dist_filename(filename: str) -> DistFilename:
-    """Parse a wheel (PEP 427) or sdist (PEP 625) filename; anything else is refused (PEP 527)."""
+ACCEPTED = (
+    "only wheels (.whl), sdists (.tar.gz, .zip) and setuptools' legacy formats "
+    "(.egg, .exe, .msi, .rpm, bdist_dumb .tar.gz and .zip) are accepted"
+)
+
+
+def _checked_name(filename: str) -> str:
     if "/" in filename or "\\" in filename or filename.startswith(".") or "\x00" in filename:
         raise InvalidInput(f"{short_repr(filename)} is not a valid archive name")
+    return filename
+
+
+def _wheel_filename(filename: str) -> DistFilename:
+    try:
+        name, version, _build, _tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        raise InvalidInput(
+            f"{short_repr(filename)} is not a valid archive name: a wheel is named "
+            "NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl"
+        ) from None
+    return DistFilename(name, version, "bdist_wheel")
+
+
+def _sdist_filename(filename: str) -> DistFilename | None:
+    try:
+        name, version = parse_sdist_filename(filename)
+    except InvalidSdistFilename:
+        return None
+    return DistFilename(canonicalize_name(name), version, "sdist")
+
+
+def _check_modern(dist: DistFilename, filename: str, name: str, project: str, version: str) -> None:
+    if dist.project != project:
+        raise InvalidInput(f"filename {filename!r} does not match project name {name!r}")
+    if dist.version != Version(version):
+        raise InvalidInput(f"filename {filename!r} does not contain version {version!r}")
+
+
+def check_dist_filename(filename: str, name: str, project: str, version: str) -> DistFilename:
+    """The upload's file as what it claims to be: ``name`` (normalised: ``project``) at
+    ``version``. Wheels (PEP 427) and sdists (PEP 625) are parsed strictly; the legacy
+    formats are matched against the stated name and version (``legacy_archives``)."""
+    _checked_name(filename)
     if filename.endswith(".whl"):
-        try:
-            name, version, _build, _tags = parse_wheel_filename(filename)
-        except InvalidWheelFilename:
-            raise InvalidInput(
-                f"{short_repr(filename)} is not a valid archive name: a wheel is named "
-                "NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl"
-            ) from None
-        return DistFilename(name, version, is_wheel=True)
-    if filename.endswith(SDIST_SUFFIXES):
-        try:
-            name, version = parse_sdist_filename(filename)
-        except InvalidSdistFilename:
-            raise InvalidInput(
-                f"{short_repr(filename)} is not a valid archive name: an sdist is named "
-                "NAME-VERSION.tar.gz (or .zip)"
-            ) from None
-        return DistFilename(canonicalize_name(name), version, is_wheel=False)
-    raise InvalidInput(
-        f"{short_repr(filename)} is not a valid archive name: "
-        "only wheels (.whl) and sdists (.tar.gz, .zip) are accepted"
-    )
+        dist = _wheel_filename(filename)
+    elif filename.endswith(SDIST_SUFFIXES) and (sdist := _sdist_filename(filename)):
+        dist = sdist
+    else:
+        return _legacy_filename(filename, name, project, version)
+    _check_modern(dist, filename, name, project, version)
+    return dist
+
+
+def _legacy_filename(filename: str, name: str, project: str, version: str) -> DistFilename:
+    fmt = legacy_archives.format_of(filename)
+    if fmt is None:
+        raise InvalidInput(f"{short_repr(filename)} is not a valid archive name: {ACCEPTED}")
+    if fmt is legacy_archives.DUMB and not legacy_archives.DUMB.after_version.search(filename):
+        raise InvalidInput(
+            f"{short_repr(filename)} is not a valid archive name: an sdist is named "
+            f"NAME-VERSION.tar.gz (or .zip), a bdist_dumb {fmt.shape}"
+        )
+    legacy_archives.check(filename, fmt, name, project, version)
+    return DistFilename(project, Version(version), fmt.packagetype)
+
+
+def packagetype(filename: str) -> tuple[str, str]:
+    """A stored release file's Python version and package type, as PyPI's JSON API and twine
+    give them: (``py3``, ``bdist_wheel``), (``source``, ``sdist``), (``3.11``, ``bdist_egg``)."""
+    if filename.endswith(".whl"):
+        return filename.removesuffix(".whl").split("-")[-3], "bdist_wheel"
+    fmt = legacy_archives.format_of(filename)
+    if fmt is None or (filename.endswith(SDIST_SUFFIXES) and _sdist_filename(filename)):
+        return "source", "sdist"
+    return legacy_archives.python_version(filename), fmt.packagetype
 
 
 def _read_limited(stream: object, what: str) -> bytes:

@@ -170,18 +170,52 @@ BAD_FORMS: list[tuple[str, Form, Built | None, str]] = [
         f"filename {SDIST[0]!r} does not contain version '3.0'",
     ),
     (
-        "exe",
+        "deb",
         FORM,
-        renamed("hello_pkg-2.0.exe"),
-        "'hello_pkg-2.0.exe' is not a valid archive name: "
-        "only wheels (.whl) and sdists (.tar.gz, .zip) are accepted",
+        renamed("hello_pkg-2.0.deb"),
+        "'hello_pkg-2.0.deb' is not a valid archive name: only wheels (.whl), sdists "
+        "(.tar.gz, .zip) and setuptools' legacy formats (.egg, .exe, .msi, .rpm, "
+        "bdist_dumb .tar.gz and .zip) are accepted",
     ),
     (
-        "egg",
+        "egg-other-version",
         FORM,
-        renamed("hello_pkg-2.0-py3.11.egg"),
-        "'hello_pkg-2.0-py3.11.egg' is not a valid archive name: "
-        "only wheels (.whl) and sdists (.tar.gz, .zip) are accepted",
+        renamed("hello_pkg-2.0.1-py3.11.egg"),
+        "filename 'hello_pkg-2.0.1-py3.11.egg' does not contain version '2.0': "
+        "a bdist_egg is named NAME-VERSION-pyX.Y[-PLATFORM].egg",
+    ),
+    (
+        "egg-other-name",
+        FORM,
+        renamed("hello_pkgs-2.0-py3.11.egg"),
+        "filename 'hello_pkgs-2.0-py3.11.egg' does not match project name 'hello-pkg'",
+    ),
+    (
+        "dumb-longer-version",
+        FORM,
+        renamed("hello_pkg-2.0.post1.linux-x86_64.tar.gz"),
+        "filename 'hello_pkg-2.0.post1.linux-x86_64.tar.gz' does not contain version '2.0': "
+        "a bdist_dumb is named NAME-VERSION.PLATFORM.tar.gz (or .zip)",
+    ),
+    (
+        "exe-other-version",
+        FORM,
+        renamed("hello_pkg-2.01.win32.exe"),
+        "filename 'hello_pkg-2.01.win32.exe' does not contain version '2.0': "
+        "a bdist_wininst is named NAME-VERSION[.PLATFORM][-pyX.Y].exe",
+    ),
+    (
+        "msi-other-name",
+        FORM,
+        renamed("hello-2.0.win32.msi"),
+        "filename 'hello-2.0.win32.msi' does not match project name 'hello-pkg'",
+    ),
+    (
+        "rpm-without-release",
+        FORM,
+        renamed("hello-pkg-2.0.noarch.rpm"),
+        "filename 'hello-pkg-2.0.noarch.rpm' does not contain version '2.0': "
+        "a bdist_rpm is named NAME-VERSION-RELEASE.ARCH.rpm",
     ),
     (
         "bad-wheel-name",
@@ -195,7 +229,7 @@ BAD_FORMS: list[tuple[str, Form, Built | None, str]] = [
         FORM,
         renamed("hello_pkg.tar.gz"),
         "'hello_pkg.tar.gz' is not a valid archive name: an sdist is named "
-        "NAME-VERSION.tar.gz (or .zip)",
+        "NAME-VERSION.tar.gz (or .zip), a bdist_dumb NAME-VERSION.PLATFORM.tar.gz (or .zip)",
     ),
     (
         "parent-path",

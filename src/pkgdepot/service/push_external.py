@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from pkgdepot import __version__
+from pkgdepot import __version__, archives
 from pkgdepot.service.push_order import Action, PushOrder, Release
 from pkgdepot.storage.blobs import BlobStore
 
@@ -40,13 +40,6 @@ def metadata_form(metadata: Mapping[str, Any]) -> Form:
             if values:
                 form[key] = values
     return form
-
-
-def pyversion_and_filetype(filename: str) -> tuple[str, str]:
-    """What twine sends: a wheel's python tag (``py3``), or ``source`` for an sdist."""
-    if filename.endswith(".whl"):
-        return filename.removesuffix(".whl").split("-")[-3], "bdist_wheel"
-    return "source", "sdist"
 
 
 def _succeeded(action: Action) -> bool:
@@ -118,7 +111,7 @@ async def push_external(
                     return FAILED, actions
             for file in [] if order.only_docs else release.files:
                 doing = f"exception on upload of {file.relpath}"
-                pyversion, filetype = pyversion_and_filetype(file.filename)
+                pyversion, filetype = archives.packagetype(file.filename)
                 fields: Form = {
                     **form,
                     ":action": "file_upload",

@@ -7,8 +7,6 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from packaging.version import Version
-
 from pkgdepot import archives, doczip
 from pkgdepot.domain import docnames
 from pkgdepot.domain.models import Index, ReleaseFile, file_relpath
@@ -141,15 +139,6 @@ def _check_digests(fields: Fields, writer: BlobWriter) -> None:
             )
 
 
-def _check_filename(filename: str, name: str, project: str, version: str) -> archives.DistFilename:
-    dist = archives.parse_dist_filename(filename)
-    if dist.project != project:
-        raise InvalidInput(f"filename {filename!r} does not match project name {name!r}")
-    if dist.version != Version(version):
-        raise InvalidInput(f"filename {filename!r} does not contain version {version!r}")
-    return dist
-
-
 def _upload_log(who: Identity, moment: dt.datetime, index: Index) -> dict[str, Any]:
     return {"what": "upload", "who": who.user, "when": log_when(moment), "dst": index.path}
 
@@ -219,7 +208,7 @@ class Uploads:
     ) -> UploadResult:
         self.check_may_upload(who, index)
         name, project, version = self._name_and_version(fields)
-        dist = _check_filename(filename, name, project, version)
+        dist = archives.check_dist_filename(filename, name, project, version)
         if writer.digests.size == 0:
             raise InvalidInput(f"{filename} is empty")
         _check_digests(fields, writer)

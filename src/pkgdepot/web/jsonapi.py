@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from pkgdepot import archives
 from pkgdepot.domain.models import Index, ReleaseFile
 from pkgdepot.domain.names import normalize_project
 from pkgdepot.errors import NotFound
@@ -68,15 +69,15 @@ def _info_from_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _file_info(file: ReleaseFile, root: str) -> dict[str, Any]:
-    is_wheel = file.filename.endswith(".whl")
+    python_version, packagetype = archives.packagetype(file.filename)
     return {
         "comment_text": "",
         "digests": {"sha256": file.sha256},
         "downloads": -1,
         "filename": file.filename,
         "has_sig": False,
-        "packagetype": "bdist_wheel" if is_wheel else "sdist",
-        "python_version": file.filename.split("-")[-3] if is_wheel else "source",
+        "packagetype": packagetype,
+        "python_version": python_version,
         "requires_python": file.requires_python,
         "size": file.size,
         "upload_time": file.upload_time.rstrip("Z") if file.upload_time else None,

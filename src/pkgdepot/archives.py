@@ -166,10 +166,13 @@ def _sdist_metadata(path: Path, filename: str) -> bytes | None:
 
 
 def extract_core_metadata(path: Path, filename: str) -> bytes | None:
-    """The archive's core metadata: required for wheels, best effort for sdists."""
+    """The archive's core metadata: required for wheels, best effort for sdists, and none for
+    the legacy formats."""
     try:
         if filename.endswith(".whl"):
             return _wheel_metadata(path, filename)
+        if packagetype(filename)[1] != "sdist":
+            return None
         return _sdist_metadata(path, filename)
     except ARCHIVE_ERRORS as error:
         raise InvalidInput(f"{filename} is not a valid archive: {error}") from None

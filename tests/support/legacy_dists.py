@@ -1,7 +1,9 @@
-"""Small real archives in setuptools' pre-wheel formats, built in memory."""
+"""Small real archives in setuptools' pre-wheel formats, built in memory, the same bytes each
+time they are built."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import tarfile
 import zipfile
@@ -23,25 +25,36 @@ def _zip(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in members.items():
-            archive.writestr(path, data)
+            archive.writestr(zipfile.ZipInfo(path, date_time=(2000, 1, 1, 0, 0, 0)), data)
     return buffer.getvalue()
 
 
 def _tar_gz(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
         for path, data in members.items():
             info = tarfile.TarInfo(path)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return gzip.compress(buffer.getvalue(), mtime=0)
 
 
 def zip_sdist(name: str, version: str) -> Built:
-    """``sdist --formats=zip``: NAME-VERSION.zip with NAME-VERSION/PKG-INFO and a setup.py."""
-    base = f"{_escaped(name)}-{version}"
-    setup = f"from setuptools import setup\nsetup(name={name!r}, version={version!r})\n"
-    members = {f"{base}/PKG-INFO": _pkg_info(name, version), f"{base}/setup.py": setup.encode()}
+    """``sdist --formats=zip``: NAME-VERSION.zip with PKG-INFO, setup.py and a module that
+    pip can build and install."""
+    base, module = f"{_escaped(name)}-{version}", _escaped(name) + "_mod"
+    setup = (
+        "from setuptools import setup\n"
+        f"setup(name={name!r}, version={version!r}, packages=[{module!r}])\n"
+    )
+    members = {
+        f"{base}/PKG-INFO": _pkg_info(name, version),
+        f"{base}/setup.py": setup.encode(),
+        # Without it pip would also ask the index for "wheel", which setuptools no longer needs.
+        f"{base}/pyproject.toml": b'[build-system]\nrequires = ["setuptools"]\n'
+        b'build-backend = "setuptools.build_meta"\n',
+        f"{base}/{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
+    }
     return f"{base}.zip", _zip(members)
 
 

@@ -61,12 +61,22 @@ def test_each_format_is_listed_on_the_html_simple_page(stage: Stage) -> None:
         assert "data-core-metadata" not in attrs
 
 
+MEDIA_TYPES = {
+    "zip": "application/zip",
+    "egg": "application/zip",
+    "gz": "application/octet-stream",
+    "exe": "application/vnd.microsoft.portable-executable",
+    "msi": "application/x-msi",
+    "rpm": "application/x-rpm",
+}
+
+
 def test_each_format_downloads_as_uploaded(stage: Stage) -> None:
     for filename, data in _uploaded(stage).items():
         reply = stage.api.http.get(file_link(stage, "old-pkg", filename), headers=ANY)
         assert reply.status_code == 200, filename
         assert hashlib.sha256(reply.content).hexdigest() == hashlib.sha256(data).hexdigest()
-        assert reply.headers["content-type"] == "application/octet-stream"
+        assert reply.headers["content-type"] == MEDIA_TYPES[filename.rsplit(".", 1)[1]]
         metadata = stage.api.http.get(file_link(stage, "old-pkg", filename) + ".metadata")
         assert metadata.status_code == 404, filename
 

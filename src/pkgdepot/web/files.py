@@ -40,6 +40,15 @@ MEDIA_TYPES = {
     "doczip": "application/zip",
     "toxresult": "application/json",
 }
+# Release files in zip and the legacy formats, by suffix, as devpi-server names them; wheels
+# and .tar.gz files stay application/octet-stream.
+RELEASE_MEDIA_TYPES = {
+    ".zip": "application/zip",
+    ".egg": "application/zip",
+    ".exe": "application/vnd.microsoft.portable-executable",
+    ".msi": "application/x-msi",
+    ".rpm": "application/x-rpm",
+}
 _RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
 # Sent by the nginx site ``pkgdepot gen-config`` writes: nginx sends stored files itself,
 # from this internal location (X-Accel-Redirect). Direct clients do not send it.
@@ -164,7 +173,7 @@ def _find(s: Services, user: str, index_name: str, relpath: str) -> Found:
     else:
         file = s.projects.file(index, relpath)
         is_metadata, sha256 = False, file.sha256
-        media_type = MEDIA_TYPES.get(file.kind, "application/octet-stream")
+        media_type = _media_type(file)
     path = s.blobs.path(sha256) if sha256 else Path()
     try:
         stat = path.stat() if sha256 else None
@@ -173,6 +182,13 @@ def _find(s: Services, user: str, index_name: str, relpath: str) -> Found:
     if stat is None and file.url is None:
         raise NotFound(f"the stored content of {relpath} is missing on this server")
     return Found(index, file, is_metadata, sha256, media_type, path, stat)
+
+
+def _media_type(file: ReleaseFile) -> str:
+    if file.kind == "releasefile":
+        suffix = Path(file.filename).suffix.lower()
+        return RELEASE_MEDIA_TYPES.get(suffix, MEDIA_TYPES["releasefile"])
+    return MEDIA_TYPES.get(file.kind, "application/octet-stream")
 
 
 def _mirrored_wheel(file: ReleaseFile) -> bool:

@@ -106,6 +106,11 @@ def _legacy_filename(filename: str, name: str, project: str, version: str) -> Di
     fmt = legacy_archives.format_of(filename)
     if fmt is None:
         raise InvalidInput(f"{short_repr(filename)} is not a valid archive name: {ACCEPTED}")
+    if filename.endswith(".doc.zip"):
+        raise InvalidInput(
+            f"{short_repr(filename)} is not a valid archive name: documentation is uploaded "
+            "with :action=doc_upload"
+        )
     if fmt is legacy_archives.DUMB and not legacy_archives.DUMB.after_version.search(filename):
         raise InvalidInput(
             f"{short_repr(filename)} is not a valid archive name: an sdist is named "

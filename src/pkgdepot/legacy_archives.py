@@ -97,10 +97,42 @@ def _names_project(prefix: str, project: str) -> bool:
     return canonicalize_name(prefix) == project
 
 
+def _after_name(filename: str, project: str) -> list[int]:
+    """Where a version may start: after each ``-`` that ends a spelling of ``project``."""
+    return [
+        at + 1
+        for at, char in enumerate(filename)
+        if char == "-" and _names_project(filename[:at], project)
+    ]
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def version_in(filename: str, project: str) -> str | None:
+    """The longest version that ``filename``, a legacy archive of ``project``, can be read to
+    carry (for old devpi exports, which did not record it), unescaped; None if none."""
+    fmt = format_of(filename)
+    for start in _after_name(filename, project) if fmt else ():
+        rest = filename[start:]
+        for end in range(len(rest), 0, -1):
+            spelling, tail = rest[:end], rest[end:]
+            if not fmt or not fmt.after_version.fullmatch(tail):
+                continue
+            for version in (spelling, spelling.replace("_", "-")):
+                if _is_version(version) and not _extends_version(spelling, tail):
+                    return version
+    return None
+
+
 def check(filename: str, fmt: LegacyFormat, name: str, project: str, version: str) -> None:
     """Raise InvalidInput unless ``filename`` is ``fmt``'s name for ``project`` ``version``."""
-    starts = [at for at, char in enumerate(filename) if char == "-"]
-    after_name = [at + 1 for at in starts if _names_project(filename[:at], project)]
+    after_name = _after_name(filename, project)
     if not after_name:
         raise InvalidInput(f"filename {filename!r} does not match project name {name!r}")
     for start in after_name:

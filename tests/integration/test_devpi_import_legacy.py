@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e.conftest import clients_in
 from tests.support import legacy_dists
+from tests.support.devpi_dump import to_dump_version_1
 from tests.support.devpi_scenario import pkgdepot_import, project_view
 from tests.support.devpi_server import DevpiClient, DevpiServer
 from tests.support.server import ServerProcess
@@ -101,3 +102,16 @@ def test_devpi_export_with_legacy_formats_imports_whole(
     clients.pip_install(python, f"{server.url}/ann/dev/+simple/", "old-pkg==1.0")
     shown = clients.check([python, "-c", "import old_pkg_mod; print(old_pkg_mod.VERSION)"])
     assert shown.split() == ["1.0"]
+
+
+def test_a_dump_version_1_reads_each_version_from_its_filename(
+    exported: tuple[Path, dict[str, set[tuple[str, str, str]]]],
+    tmp_path: Path,
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    export, devpi_view = exported
+    dump = to_dump_version_1(export, tmp_path / "dump-v1", {})
+    done = pkgdepot_import(dump, tmp_path / "server")
+    assert done.returncode == 0, done.stdout + done.stderr
+    server = start_server(serverdir=tmp_path / "server")
+    assert project_view(server.url, PROJECT_PATH) == devpi_view

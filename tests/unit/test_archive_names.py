@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pkgdepot import archives
+from pkgdepot import archives, legacy_archives
 from pkgdepot.errors import InvalidInput
 
 ACCEPTED = [
@@ -55,6 +55,7 @@ REFUSED = [
     ("hello_pkg-2.0.deb", "2.0", "is not a valid archive name: only wheels"),
     ("hello_pkg-2.0.whl", "2.0", "is not a valid archive name: a wheel is named"),
     ("../hello_pkg-2.0.win32.exe", "2.0", "is not a valid archive name"),
+    ("hello_pkg-2.0.doc.zip", "2.0", "documentation is uploaded with :action=doc_upload"),
 ]
 
 
@@ -79,3 +80,19 @@ def test_refused(filename: str, version: str, message: str) -> None:
 )
 def test_packagetype(filename: str, expected: tuple[str, str]) -> None:
     assert archives.packagetype(filename) == expected
+
+
+@pytest.mark.parametrize(
+    ("filename", "version"),
+    [
+        ("hello_pkg-2.0-py3.11-linux-x86_64.egg", "2.0"),
+        ("hello_pkg-2.0.post1.linux-x86_64.tar.gz", "2.0.post1"),
+        ("hello_pkg-2.0+local.1.linux-x86_64.tar.gz", "2.0+local.1"),
+        ("hello_pkg-2.0.win-amd64-py3.11.exe", "2.0"),
+        ("hello-pkg-2.0_1-1.src.rpm", "2.0-1"),
+        ("hello-pkg-2.0.noarch.rpm", None),
+        ("other-2.0.win32.msi", None),
+    ],
+)
+def test_version_read_from_a_legacy_name(filename: str, version: str | None) -> None:
+    assert legacy_archives.version_in(filename, "hello-pkg") == version

@@ -15,6 +15,7 @@ from typing import Any
 import argon2
 from packaging.utils import canonicalize_name
 
+from pkgdepot import archives, legacy_archives
 from pkgdepot.domain import bodies, indexconfig
 from pkgdepot.domain.names import short_list, short_repr
 from pkgdepot.errors import InvalidInput
@@ -150,8 +151,9 @@ def index_config(path: str, config: Mapping[str, Any], warn: Warn) -> dict[str, 
 def version_from_filename(project: str, filename: str) -> str | None:
     """The version in a release file's or doc zip's name (dump version 1 did not record it)."""
     suffix = next((s for s in _SUFFIXES if filename.endswith(s)), None)
-    if suffix is None:
-        return None
+    legacy = legacy_archives.version_in(filename, project)
+    if suffix is None or (legacy and not _is_sdist(filename)):
+        return legacy
     stem = filename[: -len(suffix)]
     if suffix in (".whl", ".egg"):
         parts = stem.split("-")
@@ -160,6 +162,10 @@ def version_from_filename(project: str, filename: str) -> str | None:
         if char == "-" and canonicalize_name(stem[:at]) == project:
             return stem[at + 1 :] or None
     return None
+
+
+def _is_sdist(filename: str) -> bool:
+    return archives.packagetype(filename)[1] == "sdist"
 
 
 def declared_sha256(entrymapping: Mapping[str, Any]) -> str | None:

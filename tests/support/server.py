@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,13 @@ class ServerProcess:
         self.url = ""
         self.unix_socket = None
         return self.start()
+
+
+@contextlib.contextmanager
+def without_internal_errors(server: ServerProcess) -> Iterator[None]:
+    """What the server logs meanwhile holds no traceback and no internal error."""
+    seen = len(server.output)
+    yield
+    logged = "".join(server.output[seen:])
+    assert "Traceback" not in logged, logged
+    assert "internal error" not in logged, logged

@@ -20,7 +20,7 @@ import pytest
 
 from tests.support import dists
 from tests.support.client import Api, basic
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, without_internal_errors
 
 SIMPLE_JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
 ANY = {"Accept": "*/*"}
@@ -195,11 +195,8 @@ def wait_until(condition: Callable[[], bool]) -> None:
 @pytest.fixture(name="no_server_errors")
 def fixture_no_server_errors(server: ServerProcess) -> Iterator[None]:
     """No request of the test may end in an internal error (a logged traceback)."""
-    seen = len(server.output)
-    yield
-    logged = "".join(server.output[seen:])
-    assert "Traceback" not in logged
-    assert "internal error" not in logged
+    with without_internal_errors(server):
+        yield
 
 
 @pytest.fixture(name="make_stage")

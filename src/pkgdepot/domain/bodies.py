@@ -31,9 +31,8 @@ Text = Annotated[str, Meta(max_length=1_000)]  # names, e-mail addresses, titles
 LongText = Annotated[str, Meta(max_length=64 * 1024)]  # descriptions
 Secret = Annotated[str, Meta(max_length=1_000)]  # passwords (hashing a long one costs)
 NameList = Annotated[list[Text], Meta(max_length=MAX_LIST_ITEMS)]
-Names = Text | NameList  # a list, or devpi's comma-separated string
-# devpi-client sends every value of ``devpi index key=value`` as a string; a comma-separated
-# list of names (a whitelist) can be long.
+# A list of names, or devpi's comma-separated string of them: devpi-client sends every value
+# of ``devpi index key=value`` as a string, and a whitelist can be long.
 Listish = LongText | NameList
 Flag = bool | Annotated[str, Meta(max_length=10)]
 Seconds = int | Annotated[str, Meta(max_length=20)]
@@ -159,12 +158,6 @@ def check_free_json(key: str, value: object) -> None:
 
 def keys_of(schema: type[Struct]) -> tuple[str, ...]:
     return schema.__struct_fields__
-
-
-def check_object(body: object, what: str) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise InvalidInput(f"{what} must be a JSON object")
-    return body
 
 
 def validate(schema: type[S], body: Mapping[str, Any], unknown: str) -> S:

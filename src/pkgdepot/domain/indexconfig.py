@@ -202,10 +202,11 @@ def stored_problems(index_type: str, config: Mapping[str, Any]) -> dict[str, str
     return problems
 
 
-def without_problems(owner: str, index_type: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` with every setting ``stored_problems`` names reset to its default (or, for a
+def without_problems(
+    owner: str, index_type: str, config: Mapping[str, Any], problems: Mapping[str, str]
+) -> dict[str, Any]:
+    """``config`` with every setting ``stored_problems`` named reset to its default (or, for a
     free key, removed)."""
-    problems = stored_problems(index_type, config)
     kept = {k: v for k, v in config.items() if k not in problems}
     required = {"mirror_url": UNUSABLE_MIRROR_URL} if index_type == "mirror" else {}
     defaults = new_index_config(owner, {"type": index_type, **required})

@@ -241,7 +241,8 @@ class Accounts:
             raise Forbidden(f"no permission to modify user {name!r}")
         given = bodies.validate(bodies.UserModify, body, UNKNOWN_KEYS).given()
         password = given.pop("password", None)
-        stored = {k: v for k, v in user.config.items() if k not in stored_problems(user)}
+        problems = stored_problems(user)
+        stored = {k: v for k, v in user.config.items() if k not in problems}
         config = self._merged(stored, given)
         pwhash = user.pwhash
         if password is not None:

@@ -52,8 +52,11 @@ def reset(store: MetaStore) -> list[ConfigProblem]:
                 config = {k: v for k, v in user.config.items() if k not in problems}
                 tx.put_user(dataclasses.replace(user, config=config))
         for index in store.all_indexes().values():
-            if indexconfig.stored_problems(index.type, index.config):
-                config = indexconfig.without_problems(index.user, index.type, index.config)
+            problems = indexconfig.stored_problems(index.type, index.config)
+            if problems:
+                config = indexconfig.without_problems(
+                    index.user, index.type, index.config, problems
+                )
                 tx.put_index(index.user, index.name, index.type, config)
     for problem in found:
         log.warning(

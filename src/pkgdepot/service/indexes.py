@@ -68,7 +68,7 @@ def _usable(index: Index) -> Index:
         index.path,
         ", ".join(sorted(problems)),
     )
-    config = indexconfig.without_problems(index.user, index.type, index.config)
+    config = indexconfig.without_problems(index.user, index.type, index.config, problems)
     return dataclasses.replace(index, config=config)
 
 

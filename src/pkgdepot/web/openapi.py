@@ -75,6 +75,9 @@ def _paths() -> dict[str, Any]:
         "/": {"get": _operation("every user with their indexes", _ok("users"))},
         "/+api": {"get": _operation("the server's URLs and who is logged in", _ok("config"))},
         "/+status": {"get": _operation("the server's state", _ok("status"))},
+        "/+openapi.json": {
+            "get": _operation("this description", _ok("OpenAPI 3.1", schema="Object"))
+        },
         "/+login": {
             "post": _operation(
                 "a login token for a user and password",
@@ -99,7 +102,7 @@ def _paths() -> dict[str, Any]:
             "parameters": _params("user", "index"),
             "get": _operation("an index's settings and projects", _ok("the index")),
             "put": _operation(
-                "create an index", _ok("created"), requestBody=_body(index_config, False)
+                "create an index", _ok("created", "201"), requestBody=_body(index_config, False)
             ),
             "patch": _operation(
                 "change an index's settings", _ok("changed"), requestBody=_body(index_patch)
